@@ -10,9 +10,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import os
+import sys
+
 import numpy as np
-import pybullet as pb
 from scipy.spatial import ConvexHull
+
+
+def _import_quietly():
+    """pybullet's C code prints a build banner on import; keep the user's terminal clean."""
+    sys.stdout.flush(), sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1), os.dup2(devnull, 2)
+        import pybullet
+    finally:
+        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+    return pybullet
+
+
+pb = _import_quietly()
 
 from .catalog import Asset, Catalog
 from .poses import world_hull
