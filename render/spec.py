@@ -68,7 +68,7 @@ class CameraSpec(Strict):
 
 
 class SunSpec(Strict):
-    energy: Range = (2.0, 4.0)
+    energy: Range = (1.5, 3.0)  # W/m^2; with the HDRI on top, more washes out light floors
     elevation_deg: Range = (35.0, 75.0)
     azimuth_deg: Range = (0.0, 360.0)
 
@@ -96,10 +96,12 @@ class VerifySpec(Strict):
     """Truly-minimal checks on the rendered pair (see render/verify.py)."""
 
     pixel_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.06  # max |diff| (0..1) of an unchanged pixel
-    min_unchanged_fraction: Annotated[float, Field(ge=0, le=1)] = 0.995  # of pixels outside edited masks
+    # of pixels outside the edited regions; the rest is path-tracing noise from light that
+    # bounced off the edited object (measured ~96-99% within 3/255 at 8-32 samples)
+    min_unchanged_fraction: Annotated[float, Field(ge=0, le=1)] = 0.98
     dilate_px: Annotated[int, Field(ge=0)] = 3  # grow edited masks before comparing
     shadow_px: Annotated[int, Field(ge=0)] = 6  # extra dilation toward where shadows fall
-    min_visible_px: Annotated[int, Field(ge=1)] = 25  # an edited object must cover at least this
+    min_visible_px: Annotated[int, Field(ge=1)] = 40  # at 256x256; scaled with the image area
     min_visible_fraction: Annotated[float, Field(ge=0, le=1)] = 0.5  # of its unoccluded area
 
 
