@@ -1,0 +1,116 @@
+"""The main job with real Blender and PyBullet at 64x64: render, verify, resume, reject."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from render.catalog import load_catalog
+from render.planner import Planner
+from render.spec import load_spec
+from render.verify import mask_value, verify_pair
+from render.writer import read_manifest, read_mask
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--size", "64", "--samples", "8"]
+
+
+def render(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "render.cli", *args, *TINY], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("kind", ["rotation", "location", "count", "attribute"])
+def test_render_pairs_per_kind(tmp_path, kind):
+    out = tmp_path / kind
+    result = render("--spec", f"scenes/{kind}.yaml", "--n", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "accepted 2 pairs" in result.stdout and "pairs/hour" in result.stdout
+    rows = read_manifest(out)
+    assert [r["kind"] for r in rows] == [kind, kind]
+    record = json.loads((out / "run.json").read_text())
+    assert record["spec"]["render"]["width"] == 64 and record["catalog_hash"] and record["versions"]["bpy"]
+    for row in rows:
+        for side in ("source", "target"):
+            image = np.asarray(__import__("PIL.Image").Image.open(out / row[side]["image"]))
+            assert image.shape == (64, 64, 3) and image.std() > 3
+            mask = read_mask(out / row[side]["mask"])
+            present = {str(v) for v in np.unique(mask) if v}
+            assert present <= set(row["mask_ids"])
+        for uid in row["edited"]:
+            in_src = uid in {o["uid"] for o in row["source_scene"]["objects"]}
+            src_mask = read_mask(out / row["source"]["mask"])
+            assert (src_mask == mask_value(uid)).any() == in_src
+        assert row["verify"]["unchanged_fraction"] >= 0.98
+
+
+def test_killed_run_resumes_to_the_same_manifest(tmp_path):
+    clean = tmp_path / "clean"
+    assert render("--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(clean)).returncode == 0
+    broken = tmp_path / "broken"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "render.cli", "--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(broken), *TINY],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and len(read_manifest(broken) if (broken / "manifest.jsonl").exists() else []) < 2:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the run and its Blender worker, mid-way
+    proc.wait()
+    assert 0 < len(read_manifest(broken)) < 4
+    again = render("--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(broken))
+    assert again.returncode == 0, again.stderr[-2000:]
+    # Same pairs, instructions, edits, scenes and files. KNOWN DEFECT (open in issue 3): after a
+    # restart, Cycles' noise pattern differs in part of the image, so pixels and the verify
+    # figures are not yet bit-identical to an uninterrupted run.
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "verify"} for r in rows]
+    assert strip(read_manifest(broken)) == strip(read_manifest(clean))
+    for row in read_manifest(broken):
+        assert all((broken / row[side][f]).exists() for side in ("source", "target") for f in ("image", "mask"))
+    busy = render("--spec", "scenes/rotation.yaml", "--n", "4", "--out", str(broken))
+    assert busy.returncode == 2 and "spec" in busy.stderr and "Traceback" not in busy.stderr
+
+
+@pytest.fixture(scope="module")
+def rendered_pair():
+    """One real location pair rendered in-process, to doctor."""
+    from render.blender_backend import RenderSettings
+    from render.render_worker import RenderWorker
+
+    spec = load_spec(ROOT / "scenes/location.yaml")
+    spec = spec.model_copy(update={"render": spec.render.model_copy(update={"width": 64, "height": 64})})
+    catalog = load_catalog()
+    planner = Planner(spec, catalog)
+    with RenderWorker(None, RenderSettings(samples=8)) as worker:
+        for index in range(20):
+            outcome = planner.plan(index)
+            sample = outcome.sample
+            if sample is None or sample.edit.subtype != "relative":
+                continue
+            src, tgt = worker.render_pair(sample.source, sample.target, 7)
+            if verify_pair(sample.edit, sample.source, sample.target, src, tgt, catalog, spec.verify, 2.0).ok:
+                return sample, src, tgt, catalog, spec
+    pytest.fail("no verifiable relative move in 20 samples")
+
+
+def test_verifier_rejects_doctored_pairs(rendered_pair):
+    sample, src, tgt, catalog, spec = rendered_pair
+    # another object moved too: shift an unedited object's pixels in the target
+    other = next(o.uid for o in sample.source.objects if o.uid not in sample.edit.objects + sample.edit.references)
+    doctored = SimpleNamespace(rgb=tgt.rgb.copy(), mask=tgt.mask.copy())
+    m = tgt.mask == mask_value(other)
+    doctored.rgb[np.roll(m, 6, axis=1)] = 255 - doctored.rgb[np.roll(m, 6, axis=1)]
+    verdict = verify_pair(sample.edit, sample.source, sample.target, src, doctored, catalog, spec.verify, 2.0)
+    assert not verdict.ok and verdict.reason == "not_minimal"
+    # a claim that is false: the instruction says the opposite direction
+    opposite = {"left_of": "right_of", "right_of": "left_of", "in_front_of": "behind", "behind": "in_front_of"}
+    lie = sample.edit.__class__(**{**sample.edit.__dict__, "params": {"direction": opposite[sample.edit.params["direction"]]}})
+    verdict = verify_pair(lie, sample.source, sample.target, src, tgt, catalog, spec.verify, 2.0)
+    assert not verdict.ok and verdict.reason == "claim_not_visible"
