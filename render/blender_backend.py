@@ -131,7 +131,14 @@ class BlenderRenderer:
         return self._render(self.settings.seed if seed is None else seed, scene.camera)
 
     def render_pair(self, source: Scene, target: Scene, seed: int | None = None) -> tuple[RenderOutput, RenderOutput]:
-        """Same session, same noise seed; the target only changes what differs from the source."""
+        """Same session, same noise seed; the target only changes what differs from the source.
+
+        Cycles' persistent data (kept between the source and the target for speed) also carries
+        state from earlier pairs that changes the noise pattern, so it is dropped at the start
+        of each pair: a pair's pixels then depend only on the pair, and a resumed run renders
+        exactly what an uninterrupted one did."""
+        bpy.context.scene.render.use_persistent_data = False
+        bpy.context.scene.render.use_persistent_data = True
         return self.render(source, seed), self.render(target, seed)
 
     def sync(self, scene: Scene) -> None:
