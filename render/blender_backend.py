@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,7 @@ class RenderOutput:
     rgb: np.ndarray  # (H, W, 3) uint8 sRGB (view transform "Standard")
     mask: np.ndarray  # (H, W) uint16: k+1 for the object with uid "o<k>", 0 = background/floor
     depth: np.ndarray | None = None  # (H, W) float32 meters along the view axis; inf = sky
+    cycles_seconds: float = 0.0  # wall time inside bpy.ops.render.render (sync, path tracing, EXR write)
 
 
 @dataclass
@@ -453,9 +455,13 @@ class BlenderRenderer:
             self.scene.update_tag()
         path = Path(self.scene.render.filepath)
         path.unlink(missing_ok=True)
+        start = time.perf_counter()
         bpy.ops.render.render(write_still=True)
+        seconds = time.perf_counter() - start
         try:
-            return _read_exr(path, cam.width, cam.height, self.settings.depth)
+            out = _read_exr(path, cam.width, cam.height, self.settings.depth)
+            out.cycles_seconds = seconds
+            return out
         finally:
             path.unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -53,6 +54,7 @@ class Catalog:
     path: Path
     assets: dict[str, Asset]
     palette: dict[str, tuple[float, float, float]]  # color word -> linear RGB
+    skipped: list[str] = field(default_factory=list)  # entries dropped for missing files
     _geometry: dict[str, AssetGeometry] = field(default_factory=dict, repr=False)
 
     def get(self, asset_id: str) -> Asset:
@@ -255,8 +257,11 @@ def _existing(value: str | None, base: Path, file: str, where: str) -> Path | No
     return resolved
 
 
-def load_catalog(path: str | Path | None = None) -> Catalog:
-    """Load and validate a catalog YAML (None: the built-in one). Geometry stays lazy."""
+def load_catalog(path: str | Path | None = None, *, missing_files: str = "error") -> Catalog:
+    """Load and validate a catalog YAML (None: the built-in one). Geometry stays lazy.
+
+    `missing_files="skip"` (what `render` uses) drops an entry whose mesh or texture file is
+    missing with a warning naming it, instead of failing; the `skipped` list says which."""
     path = Path(path).expanduser().resolve() if path is not None else BUILTIN_CATALOG
     file = str(path)
     try:
@@ -287,6 +292,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     base = path.parent
     assets: dict[str, Asset] = {}
     names: dict[str, str] = {}
+    skipped: list[str] = []
     for i, e in enumerate(parsed.assets):
         where = f"assets[{i}]"
         if e.id in assets:
@@ -306,22 +312,33 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             raise SimEditError(f"unknown color word {e.color!r}; palette: {', '.join(parsed.colors)}",
                                file=file, field=f"{where}.color")
 
-        render_mesh = _existing(e.render_mesh, base, file, f"{where}.render_mesh")
-        assert render_mesh is not None  # a required field
+        try:
+            render_mesh = _existing(e.render_mesh, base, file, f"{where}.render_mesh")
+            assert render_mesh is not None  # a required field
+            collision_mesh = _existing(e.collision_mesh, base, file, f"{where}.collision_mesh") or render_mesh
+            texture = _existing(e.texture, base, file, f"{where}.texture")
+        except SimEditError as exc:
+            if missing_files != "skip":
+                raise
+            warnings.warn(f"skipping object {e.id!r}: {exc}", stacklevel=2)
+            skipped.append(e.id)
+            continue
         assets[e.id] = Asset(
             id=e.id,
             name=e.name,
             category=e.category,
             tags=frozenset(e.tags),
             render_mesh=render_mesh,
-            collision_mesh=_existing(e.collision_mesh, base, file, f"{where}.collision_mesh") or render_mesh,
+            collision_mesh=collision_mesh,
             mesh_scale=e.mesh_scale,
             mesh_rotation_deg=e.mesh_rotation_deg,
             colorable=e.colorable,
             color=e.color,
-            texture=_existing(e.texture, base, file, f"{where}.texture"),
+            texture=texture,
             source=e.source,
         )
         names[e.name] = e.id
     palette = {word: tuple(float(c) for c in rgb) for word, rgb in parsed.colors.items()}
-    return Catalog(path=path, assets=assets, palette=palette)  # type: ignore[arg-type]
+    if not assets:
+        raise SimEditError(f"no usable object left ({len(skipped)} skipped for missing files)", file=file)
+    return Catalog(path=path, assets=assets, palette=palette, skipped=skipped)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -62,7 +63,11 @@ def load_inputs(args: argparse.Namespace):
         updates["render"] = spec.render.model_copy(update=render)
     if updates:
         spec = spec.model_copy(update=updates)
-    catalog = load_catalog(args.catalog)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        catalog = load_catalog(args.catalog, missing_files="skip")
+    for w in caught:  # one line per object skipped for a missing mesh or texture
+        print(f"warning: {w.message}", file=sys.stderr)
     return spec, catalog, Planner(spec, catalog, str(args.spec))
 
 

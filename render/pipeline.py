@@ -60,11 +60,14 @@ class Run:
         self.plan_lock = threading.Lock()  # PyBullet's client is shared by the process
         self.done = writer.done()
         self.accepted = writer.accepted()
+        self.initial = self.accepted
         self.cursor = 0
         self.rejects: Counter[str] = Counter()
         self.failure: BaseException | None = None
         self.stop = threading.Event()
-        self.render_seconds = 0.0
+        self.render_seconds = 0.0  # round trips to the render processes
+        self.cycles_seconds = 0.0  # of which inside Cycles' render call
+        self.started = time.perf_counter()
         self.bar: tqdm | None = None
 
     def next_index(self) -> int | None:
@@ -84,7 +87,7 @@ class Run:
                 attempt = 0
                 while attempt < self.planner.spec.max_attempts and not self.stop.is_set():
                     if worker is None:
-                        worker = RenderWorker(self.args.catalog, self.settings)
+                        worker = RenderWorker(self.planner.catalog, self.settings)  # the catalog as loaded, skips included
                     try:
                         if self.attempt(worker, index, attempt):
                             break
@@ -123,6 +126,7 @@ class Run:
         )
         with self.lock:
             self.render_seconds += elapsed
+            self.cycles_seconds += src.cycles_seconds + tgt.cycles_seconds
         if not verdict.ok:
             self.reject(index, attempt, verdict.reason, verdict.detail)
             return False
@@ -130,6 +134,10 @@ class Run:
             self.writer.write_pair(sample.to_dict(), src, tgt, verdict.figures)
             self.accepted += 1
             if self.bar is not None:
+                hours = (time.perf_counter() - self.started) / 3600
+                self.bar.set_postfix(
+                    rejected=sum(self.rejects.values()), per_hour=round((self.accepted - self.initial) / hours), refresh=False
+                )
                 self.bar.update(1)
         return True
 
@@ -184,8 +192,9 @@ def run(args: Any) -> int:
     elapsed = time.perf_counter() - start
     made = state.accepted - already
     rate = made / elapsed * 3600 if elapsed > 0 else 0.0
+    outside = 1 - state.cycles_seconds / max(elapsed * workers, 1e-9)
     print(f"accepted {min(state.accepted, args.n)} pairs ({made} new) in {elapsed:.1f} s: {rate:.0f} pairs/hour "
-          f"on {workers} render slot(s); {state.render_seconds / max(elapsed, 1e-9) / workers:.0%} of the time in Blender")
+          f"on {workers} render slot(s); {outside:.0%} of the time outside Cycles' render calls")
     print(summary_line("rejected attempts", state.rejects))
     print(f"dataset: {args.out}/manifest.jsonl  (preview: render preview {args.out})")
     return 0

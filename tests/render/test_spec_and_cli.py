@@ -110,3 +110,37 @@ def test_cli_dry_run_writes_plan_lines(tmp_path):
     again = run_cli("--spec", "scenes/rotation.yaml", "--n", "6", "--dry-run", "--out", str(tmp_path / "again"))
     assert again.returncode == 0
     assert (tmp_path / "again" / "plans.jsonl").read_bytes() == (out / "plans.jsonl").read_bytes()
+
+
+def small_catalog(tmp_path: Path, missing: int) -> Path:
+    """Three box-ish objects; the first `missing` of them point at mesh files that don't exist."""
+    import trimesh
+
+    lines = ["colors: {red: [0.8, 0.05, 0.05], blue: [0.05, 0.1, 0.8], gray: [0.5, 0.5, 0.5], white: [0.9, 0.9, 0.9], brown: [0.3, 0.15, 0.05]}", "assets:"]
+    for i, size in enumerate([(0.06, 0.06, 0.1), (0.08, 0.05, 0.05), (0.05, 0.05, 0.12)]):
+        mesh = tmp_path / f"thing{i}.obj"
+        if i >= missing:
+            trimesh.creation.box(size).export(mesh)
+        lines.append(f"  - {{id: thing{i}, name: thing {'abc'[i]}, category: thing, tags: [], render_mesh: {mesh.name}}}")
+    path = tmp_path / "mine.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_missing_mesh_is_skipped_with_a_warning(tmp_path):
+    catalog = small_catalog(tmp_path, missing=1)
+    spec = write(tmp_path, "objects: {count: [2, 3]}\nedits: [{kind: count}]")
+    result = run_cli("--spec", str(spec), "--catalog", str(catalog), "--n", "3", "--dry-run", "--out", str(tmp_path / "p"))
+    assert result.returncode == 0, result.stderr
+    warning = [l for l in result.stderr.splitlines() if l.startswith("warning:")]
+    assert len(warning) == 1 and "thing0" in warning[0] and "thing0.obj" in warning[0]
+    plans = [json.loads(l) for l in (tmp_path / "p" / "plans.jsonl").read_text().splitlines()]
+    assert plans and all(o["asset_id"] != "thing0" for p in plans for o in p["source"]["objects"] + p["target"]["objects"])
+
+
+def test_no_usable_object_stops_with_a_clear_error(tmp_path):
+    catalog = small_catalog(tmp_path, missing=3)
+    spec = write(tmp_path, "edits: [{kind: count}]")
+    result = run_cli("--spec", str(spec), "--catalog", str(catalog), "--n", "3", "--dry-run", "--out", str(tmp_path / "p"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no usable object left (3 skipped for missing files)" in result.stderr and "mine.yaml" in result.stderr
