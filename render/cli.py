@@ -10,7 +10,6 @@ User errors print one line (`error: <file>: <field>: <what>`) and exit 2.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
