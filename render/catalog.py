@@ -174,6 +174,11 @@ class _AssetEntry(BaseModel):
     color: str | None = None
     texture: str | None = None
     source: str = "builtin"
+    # written by `catalog import` (render/importers); optional, ignored by the renderer
+    origin: str | None = None  # where the model came from (folder, archive, manifest entry)
+    size_source: str | None = None  # how mesh_scale was chosen ("mesh units: meters", "category default ...")
+    evidence: dict[str, Any] | None = None  # measured geometry behind the inferred tags and color
+    proposed: dict[str, Any] | None = None  # the importer's last proposal: re-import keeps fields edited since
 
     @field_validator("mesh_scale", mode="before")
     @classmethod

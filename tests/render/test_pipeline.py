@@ -115,3 +115,45 @@ def test_verifier_rejects_doctored_pairs(rendered_pair):
     lie = sample.edit.__class__(**{**sample.edit.__dict__, "params": {"direction": opposite[sample.edit.params["direction"]]}})
     verdict = verify_pair(lie, sample.source, sample.target, src, tgt, catalog, spec.verify, 2.0)
     assert not verdict.ok and verdict.reason == "claim_not_visible"
+
+
+def test_depth_and_two_render_slots(tmp_path):
+    out = tmp_path / "depth"
+    result = render("--spec", "scenes/attribute.yaml", "--n", "3", "--out", str(out), "--workers", "2", "--depth")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "on 2 render slot(s)" in result.stdout
+    rows = read_manifest(out)
+    assert [r["index"] for r in rows] == sorted(r["index"] for r in rows) and len(rows) == 3
+    for row in rows:
+        depth = np.load(out / row["source"]["depth"])
+        assert depth.shape == (64, 64) and np.isfinite(depth).mean() > 0.5
+        assert 0.3 < float(np.nanmin(depth[np.isfinite(depth)])) < 3.0  # meters from the camera
+
+
+def render_children(pid: int) -> list[int]:
+    """Pids of the Blender worker processes under a running `render` (multiprocessing spawn)."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"spawn_main" in cmd:
+            found.append(int(child))
+    return found
+
+
+def test_killed_render_process_is_replaced(tmp_path):
+    clean = tmp_path / "clean"
+    assert render("--spec", "scenes/count.yaml", "--n", "3", "--out", str(clean)).returncode == 0
+    out = tmp_path / "crash"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "render.cli", "--spec", "scenes/count.yaml", "--n", "3", "--out", str(out), *TINY],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not render_children(proc.pid):
+        time.sleep(0.1)
+    time.sleep(1.0)  # let it get into rendering
+    for pid in render_children(proc.pid):
+        os.kill(pid, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert (out / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()
