@@ -133,14 +133,7 @@ class BlenderRenderer:
         return self._render(self.settings.seed if seed is None else seed, scene.camera)
 
     def render_pair(self, source: Scene, target: Scene, seed: int | None = None) -> tuple[RenderOutput, RenderOutput]:
-        """Same session, same noise seed; the target only changes what differs from the source.
-
-        Cycles' persistent data (kept between the source and the target for speed) also carries
-        state from earlier pairs that changes the noise pattern, so it is dropped at the start
-        of each pair: a pair's pixels then depend only on the pair, and a resumed run renders
-        exactly what an uninterrupted one did."""
-        bpy.context.scene.render.use_persistent_data = False
-        bpy.context.scene.render.use_persistent_data = True
+        """Same session, same noise seed; the target only changes what differs from the source."""
         return self.render(source, seed), self.render(target, seed)
 
     def sync(self, scene: Scene) -> None:
@@ -226,7 +219,11 @@ class BlenderRenderer:
         r.threads_mode = "FIXED" if s.threads > 0 else "AUTO"
         if s.threads > 0:
             r.threads = s.threads
-        r.use_persistent_data = True  # keep BVH/shaders between the source and target renders
+        # No persistent data: with it, Cycles carried state from earlier renders into the next
+        # (noise patterns changed with the process's history, and a seed change sometimes
+        # reached only one image of a pair). Each render now syncs the scene afresh, so its
+        # pixels depend only on the scene and the seed; resumed runs match clean ones.
+        r.use_persistent_data = False
         r.use_compositing = False
         r.use_sequencer = False
         r.film_transparent = False
@@ -310,6 +307,10 @@ class BlenderRenderer:
             nt.links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
             nt.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
             nt.links.new(env.outputs["Color"], bg.inputs["Color"])
+        # a small importance map: rebuilt every render (no persistent data), and 256 px of the
+        # sky is plenty to find the sun in these HDRIs
+        self.world.cycles.sampling_method = "MANUAL"
+        self.world.cycles.sample_map_resolution = 256
         self._world_spec = world
 
     def _set_floor(self, floor: Floor) -> None:

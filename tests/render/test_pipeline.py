@@ -156,4 +156,6 @@ def test_killed_render_process_is_replaced(tmp_path):
         os.kill(pid, signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr[-2000:]
+    for x, y in zip(read_manifest(out), read_manifest(clean)):
+        assert {k: v for k, v in x.items() if v != y[k]} == {k: v for k, v in y.items() if v != x[k]}
     assert (out / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()
