@@ -7,18 +7,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pybullet_data
 import pytest
+import trimesh
 
-pytest.importorskip("bpy")
-trimesh = pytest.importorskip("trimesh")
-pybullet_data = pytest.importorskip("pybullet_data")
-
-from render import camera as C  # noqa: E402
-from render.blender_backend import BlenderRenderer, RenderOutput, RenderSettings  # noqa: E402
-from render.catalog import Asset, Catalog  # noqa: E402
-from render.errors import SimEditError  # noqa: E402
-from render.render_worker import RenderWorker, WorkerDied  # noqa: E402
-from render.scene import Camera, Floor, Light, Scene, SceneObject, World  # noqa: E402
+from render import camera as C
+from render.blender_backend import BlenderRenderer, RenderOutput, RenderSettings
+from render.catalog import Asset, Catalog
+from render.errors import SimEditError
+from render.render_worker import RenderWorker, WorkerDied
+from render.scene import Camera, Floor, Light, Scene, SceneObject, World
 
 pytestmark = pytest.mark.slow
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pybullet_data
 import pytest
 import trimesh
 
 from render.catalog import Asset, load_catalog
-from render.tag_inference import infer_asset_tags, infer_tags, merge_tags, min_caliper_width
+from render.tag_inference import (
+    infer_asset_tags,
+    infer_tags,
+    merge_tags,
+    min_caliper_width,
+)
 
-pybullet_data = pytest.importorskip("pybullet_data")
 DATA = Path(pybullet_data.getDataPath())
 
 

@@ -38,10 +38,7 @@ def test_aurora_json_and_imagefolder_load(tmp_path):
 
 
 def test_hf_save_to_disk_dataset(tmp_path):
-    try:
-        import datasets
-    except ImportError as e:  # pyarrow in this venv needs numpy 2 while bpy pins numpy 1.26
-        pytest.skip(f"datasets does not import here: {e}")
+    import datasets
     src, tgt, instr = square_pair(0)
     ds = datasets.Dataset.from_dict({"input_image": [src], "edit_prompt": [instr], "edited_image": [tgt]},
                                     features=datasets.Features({"input_image": datasets.Image(), "edit_prompt": datasets.Value("string"),
