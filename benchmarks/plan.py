@@ -7,13 +7,18 @@ Planning should cost far less than rendering: the target is well under 50 ms a s
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from render.catalog import load_catalog
-from render.planner import Planner
-from render.spec import load_spec
+# run as a script, benchmarks/ comes first on sys.path, where benchmarks/render.py would
+# shadow the `render` package: put the repository root first
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from render.catalog import load_catalog  # noqa: E402
+from render.planner import Planner  # noqa: E402
+from render.spec import load_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

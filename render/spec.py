@@ -81,7 +81,7 @@ class LightingSpec(Strict):
 
 
 class FloorSpec(Strict):
-    colors: list[str] = ["gray", "white", "brown"]
+    colors: list[str] = ["gray", "brown"]  # a white floor under an HDRI and a sun clips to pure white
     size: Annotated[float, Field(gt=0)] = 4.0
 
 
