@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .camera import rotation_matrix
+from .colorspace import linear_to_srgb8
 from .catalog import Asset, Catalog
 from .errors import SimEditError
-from .scene import Camera, Floor, Light, Scene, SceneObject, World
+from .scene import Camera, Floor, Light, Scene, SceneObject, World, mask_value
 
 if TYPE_CHECKING:
     import bpy
@@ -89,23 +90,6 @@ class _Built:
     obj: Any  # bpy.types.Object
     spec: SceneObject
     materials: list[Any] = field(default_factory=list)  # bpy Materials owned by this object
-
-
-def mask_value(uid: str) -> int:
-    """Mask/pass index of an object: "o7" -> 8 (0 is the background and the floor)."""
-    if not (uid.startswith("o") and uid[1:].isdigit()):
-        raise SimEditError(f"object uid must look like 'o<int>', got {uid!r}", field="uid")
-    value = int(uid[1:]) + 1
-    if value > 65535:
-        raise SimEditError(f"object uid too large for a uint16 mask: {uid!r}", field="uid")
-    return value
-
-
-def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
-    """Scene-linear RGB -> 8-bit sRGB, what Blender's 'Standard' view transform writes."""
-    c = np.clip(linear, 0.0, 1.0)
-    s = np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1.0 / 2.4) - 0.055)
-    return np.round(s * 255.0).astype(np.uint8)
 
 
 class BlenderRenderer:

@@ -13,7 +13,6 @@ import argparse
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from .errors import SimEditError
 

@@ -11,6 +11,8 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .errors import SimEditError
+
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]
 RGB = tuple[float, float, float]
@@ -113,6 +115,16 @@ class Edit:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Edit:
         return cls(**d)
+
+
+def mask_value(uid: str) -> int:
+    """Instance-mask value of an object: "o7" -> 8 (0 is the background and the floor)."""
+    if not (uid.startswith("o") and uid[1:].isdigit()):
+        raise SimEditError(f"object uid must look like 'o<int>', got {uid!r}", field="uid")
+    value = int(uid[1:]) + 1
+    if value > 65535:
+        raise SimEditError(f"object uid too large for a uint16 mask: {uid!r}", field="uid")
+    return value
 
 
 def _rounded(value: Any, digits: int = 6) -> Any:

@@ -27,7 +27,6 @@ This module imports no edit code.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 

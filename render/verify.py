@@ -24,8 +24,9 @@ from scipy.spatial import ConvexHull
 
 from . import camera as cam
 from .catalog import Catalog
+from .colorspace import linear_to_srgb
 from .poses import world_hull
-from .scene import Edit, Scene
+from .scene import Edit, Scene, mask_value
 from .spec import VerifySpec
 
 MIN_AREA_CHANGE = 1.15  # a size edit must change the mask area by at least this factor
@@ -39,10 +40,6 @@ class Verdict:
     reason: str = ""  # the failed check, as a reject reason
     detail: str = ""
     figures: dict[str, Any] = field(default_factory=dict)  # measured values, kept in the manifest
-
-
-def mask_value(uid: str) -> int:
-    return int(uid[1:]) + 1
 
 
 def object_mask(mask: np.ndarray, uid: str) -> np.ndarray:
@@ -189,7 +186,7 @@ def claim_problem(
         return "" if ok else f"mask area ratio {ratio:.2f}"
     if kind == "attribute" and sub == "color":
         uid = edit.objects[0]
-        named = srgb8(np.asarray(catalog.palette[params["to_color"]], float))
+        named = linear_to_srgb(np.asarray(catalog.palette[params["to_color"]], float))
         before = src.rgb[object_mask(src.mask, uid)].astype(float).mean(axis=0)
         after = tgt.rgb[object_mask(tgt.mask, uid)].astype(float).mean(axis=0)
         figures["mean_rgb"] = [before.round(1).tolist(), after.round(1).tolist()]
@@ -207,7 +204,3 @@ def claim_problem(
         return "" if delta == want else f"{name}: {delta:+d} visible instances, expected {want:+d}"
     return ""
 
-
-def srgb8(linear: np.ndarray) -> np.ndarray:
-    c = np.clip(linear, 0, 1)
-    return 255 * np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1 / 2.4) - 0.055)

@@ -14,8 +14,9 @@ import pytest
 
 from render.catalog import load_catalog
 from render.planner import Planner
+from render.scene import mask_value
 from render.spec import load_spec
-from render.verify import mask_value, verify_pair
+from render.verify import verify_pair
 from render.writer import read_manifest, read_mask
 
 ROOT = Path(__file__).resolve().parents[2]
