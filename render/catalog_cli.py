@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 
-from .errors import SimEditError
+from .errors import SimEditError, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,16 +105,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
 COMMANDS = {"import": cmd_import, "list": cmd_list, "validate": cmd_validate, "preview": cmd_preview}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except SimEditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return COMMANDS[args.command](args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(_run, argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import SimEditError
+from .errors import SimEditError, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,31 +107,29 @@ def summary_line(title: str, counts: Counter[str]) -> str:
     return f"{title}: {sum(counts.values())} ({parts})"
 
 
+def _run(argv: list[str]) -> int:
+    if argv and argv[0] == "preview":
+        from .cli_tools import preview_main
+
+        return preview_main(argv[1:])
+    if argv and argv[0] == "export":
+        from .cli_tools import export_main
+
+        return export_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.n < 1:
+        raise SimEditError("--n must be at least 1")
+    if args.dry_run:
+        return dry_run(args)
+    from .pipeline import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        if argv and argv[0] == "preview":
-            from .cli_tools import preview_main
-
-            return preview_main(argv[1:])
-        if argv and argv[0] == "export":
-            from .cli_tools import export_main
-
-            return export_main(argv[1:])
-        args = build_parser().parse_args(argv)
-        if args.n < 1:
-            raise SimEditError("--n must be at least 1")
-        if args.dry_run:
-            return dry_run(args)
-        from .pipeline import run
-
-        return run(args)
-    except SimEditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished pairs are kept; run the same command again to continue", file=sys.stderr)
-        return 130
+    return run_command(
+        _run, argv, interrupted="interrupted: finished pairs are kept; run the same command again to continue"
+    )
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
+from render.errors import run_command
 from train.errors import TrainError
 
 
@@ -55,15 +55,10 @@ def _run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return _run(sys.argv[1:] if argv is None else argv)
-    except TrainError as e:
-        print(f"train: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("train: interrupted (continue with --resume from the last checkpoint)", file=sys.stderr)
-        return 130
+    return run_command(
+        _run, argv, prefix="train: ", errors=(TrainError,),
+        interrupted="interrupted (continue with --resume from the last checkpoint)",
+    )
 
 
 if __name__ == "__main__":

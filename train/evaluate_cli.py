@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections import Counter
 from pathlib import Path
+
+from render.errors import SimEditError, run_command
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -118,18 +119,9 @@ def _run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from render.errors import SimEditError
     from train.errors import TrainError
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return _run(sys.argv[1:] if argv is None else argv)
-    except (TrainError, SimEditError) as e:
-        print(f"evaluate: error: {e}".replace("\n", " "), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("evaluate: interrupted", file=sys.stderr)
-        return 130
+    return run_command(_run, argv, prefix="evaluate: ", errors=(TrainError, SimEditError))
 
 
 if __name__ == "__main__":

@@ -19,11 +19,11 @@ and OUT_DIR/report.json.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections import Counter
 from pathlib import Path
 
+from render.errors import run_command
 from train.errors import TrainError
 
 FILTER_KEYS = ("measure", "min_similarity", "max_similarity", "size", "pixel_tolerance", "model_path")
@@ -130,15 +130,7 @@ def _run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return _run(sys.argv[1:] if argv is None else argv)
-    except TrainError as e:
-        print(f"video-pairs: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("video-pairs: interrupted", file=sys.stderr)
-        return 130
+    return run_command(_run, argv, prefix="video-pairs: ", errors=(TrainError,))
 
 
 if __name__ == "__main__":
