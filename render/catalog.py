@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import SimEditError
+from .yaml_file import read_yaml
 
 TAGS = ("can-fall", "round", "invariant")
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "assets_catalog" / "builtin.yaml"
@@ -269,17 +269,7 @@ def load_catalog(path: str | Path | None = None, *, missing_files: str = "error"
     missing with a warning naming it, instead of failing; the `skipped` list says which."""
     path = Path(path).expanduser().resolve() if path is not None else BUILTIN_CATALOG
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SimEditError(f"cannot read catalog: {exc.strerror or exc}", file=file) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SimEditError(f"malformed YAML{where}: {problem}", file=file) from None
+    raw = read_yaml(path, "catalog")
     if not isinstance(raw, dict):
         raise SimEditError("expected a mapping with 'colors' and 'assets'", file=file)
     try:

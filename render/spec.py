@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import SimEditError
+from .yaml_file import read_yaml
 
 TagName = Literal["can-fall", "round", "invariant"]
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
@@ -280,15 +280,4 @@ def parse_spec(data: Any, source: str = "<spec>") -> Spec:
 
 def load_spec(path: str | Path) -> Spec:
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SimEditError(f"cannot read spec: {exc.strerror}", file=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SimEditError(f"malformed YAML: {where}{problem}", file=str(path)) from None
-    return parse_spec(data, str(path))
+    return parse_spec(read_yaml(path, "spec"), str(path))

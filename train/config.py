@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from render.yaml_file import read_yaml
 from train.errors import TrainError
 
 
@@ -120,13 +120,7 @@ class Config(_Strict):
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise TrainError("config file not found", file=str(path)) from None
-    except yaml.YAMLError as e:
-        raise TrainError(f"not valid YAML: {e}".replace("\n", " "), file=str(path)) from None
-    return parse_config(raw, str(path))
+    return parse_config(read_yaml(path, "config", TrainError), str(path))
 
 
 def parse_config(raw: object, file: str = "<config>") -> Config:

@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from render.errors import run_command
+from render.yaml_file import read_yaml
 from train.errors import TrainError
 
 FILTER_KEYS = ("measure", "min_similarity", "max_similarity", "size", "pixel_tolerance", "model_path")
@@ -64,15 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(a: argparse.Namespace) -> dict:
     settings: dict = {}
     if a.config:
-        import yaml
-
         path = Path(a.config)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError:
-            raise TrainError("config file not found", file=str(path)) from None
-        except yaml.YAMLError as e:
-            raise TrainError(f"not valid YAML ({str(e).splitlines()[0]})", file=str(path)) from None
+        data = read_yaml(path, "config", TrainError) or {}
         if not isinstance(data, dict):
             raise TrainError("expected a mapping of options", file=str(path))
         for k, v in data.items():

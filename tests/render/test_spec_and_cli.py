@@ -30,7 +30,7 @@ def test_shipped_specs_load_and_are_feasible(name):
 @pytest.mark.parametrize(
     "text, field, words",
     [
-        ("edits: [{kind: rotation}\n", None, "malformed YAML: line"),
+        ("edits: [{kind: rotation}\n", None, "malformed YAML at line"),
         ("edits: [{kind: rotation, colour: red}]", "edits[0].colour", "unknown key"),
         ("objects: {count: many}\nedits: [{kind: count}]", "objects.count", "expected a number or a [low, high] pair"),
         ("objects: {count: [5, 2]}\nedits: [{kind: count}]", "objects.count", "low > high"),
