@@ -16,9 +16,9 @@ from pathlib import Path
 # shadow the `render` package: put the repository root first
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from render.catalog import load_catalog  # noqa: E402
-from render.planner import Planner  # noqa: E402
-from render.spec import load_spec  # noqa: E402
+from simedit.render.catalog.model import load_catalog  # noqa: E402
+from simedit.render.plan.planner import Planner  # noqa: E402
+from simedit.render.spec import load_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

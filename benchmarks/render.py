@@ -27,7 +27,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=None)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "render.cli", "--spec", args.spec, "--n", str(args.n), "--out", tmp,
+        cmd = [sys.executable, "-m", "simedit.render.cli", "--spec", args.spec, "--n", str(args.n), "--out", tmp,
                "--size", str(args.size), "--samples", str(args.samples), "--device", args.device]
         if args.workers:
             cmd += ["--workers", str(args.workers)]

@@ -25,10 +25,10 @@ def peak_rss_mib() -> float:
 
 
 def bench_tiny(steps: int, batch: int, resolution: int, threads: int) -> None:
-    from train.config import parse_config
-    from train.demo import make_demo_run
-    from train.loop import Trainer
-    from train.tiny import make_tiny_model
+    from simedit.train.config import parse_config
+    from simedit.train.data.demo import make_demo_run
+    from simedit.train.trainer.loop import Trainer
+    from simedit.train.trainer.tiny import make_tiny_model
 
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:

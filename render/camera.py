@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .scene import Camera
+from simedit.render.scene import Camera
 
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import SimEditError, run_command
+from simedit.render.common.errors import SimEditError, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,9 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_inputs(args: argparse.Namespace):
-    from .catalog import load_catalog
-    from .planner import Planner
-    from .spec import load_spec
+    from simedit.render.catalog.model import load_catalog
+    from simedit.render.plan.planner import Planner
+    from simedit.render.spec import load_spec
 
     spec = load_spec(args.spec)
     updates: dict = {}
@@ -109,11 +109,11 @@ def summary_line(title: str, counts: Counter[str]) -> str:
 
 def _run(argv: list[str]) -> int:
     if argv and argv[0] == "preview":
-        from .cli_tools import preview_main
+        from simedit.render.cli_tools import preview_main
 
         return preview_main(argv[1:])
     if argv and argv[0] == "export":
-        from .cli_tools import export_main
+        from simedit.render.cli_tools import export_main
 
         return export_main(argv[1:])
     args = build_parser().parse_args(argv)
@@ -121,7 +121,7 @@ def _run(argv: list[str]) -> int:
         raise SimEditError("--n must be at least 1")
     if args.dry_run:
         return dry_run(args)
-    from .pipeline import run
+    from simedit.render.run.pipeline import run
 
     return run(args)
 

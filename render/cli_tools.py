@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def preview_main(argv: list[str]) -> int:
-    from .preview import contact_sheet
+    from simedit.render.rundir.preview import contact_sheet
 
     p = argparse.ArgumentParser(prog="render preview", description="Contact sheet of a run: source | target, instruction.")
     p.add_argument("run_dir")
@@ -21,7 +21,7 @@ def preview_main(argv: list[str]) -> int:
 
 
 def export_main(argv: list[str]) -> int:
-    from .export import export_run
+    from simedit.render.rundir.export import export_run
 
     p = argparse.ArgumentParser(prog="render export", description="Convert a run for other tools.")
     p.add_argument("run_dir")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .scene import Edit, Scene
+from simedit.render.scene import Edit, Scene
 
 _OPPOSITE = {"left": "right", "right": "left", "closer": "further", "further": "closer",
              "bigger": "smaller", "smaller": "bigger"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .catalog import Catalog
-from .scene import Quat, SceneObject
+from simedit.render.catalog.model import Catalog
+from simedit.render.scene import Quat, SceneObject
 
 
 def to_rotation(q: Quat) -> Rotation:

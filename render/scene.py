@@ -11,7 +11,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import SimEditError
+from simedit.render.common.errors import SimEditError
 
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import SimEditError
-from .yaml_file import read_yaml
+from simedit.render.common.errors import SimEditError
+from simedit.render.common.yaml_file import read_yaml
 
 TagName = Literal["can-fall", "round", "invariant"]
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")

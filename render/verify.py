@@ -22,12 +22,12 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
-from . import camera as cam
-from .catalog import Catalog
-from .colorspace import linear_to_srgb
-from .poses import world_hull
-from .scene import Edit, Scene, mask_value
-from .spec import VerifySpec
+from simedit.render import camera as cam
+from simedit.render.catalog.model import Catalog
+from simedit.render.common.colorspace import linear_to_srgb
+from simedit.render.poses import world_hull
+from simedit.render.scene import Edit, Scene, mask_value
+from simedit.render.spec import VerifySpec
 
 MIN_AREA_CHANGE = 1.15  # a size edit must change the mask area by at least this factor
 MIN_APPEARANCE_CHANGE = 0.04  # mean |diff| inside a rotated/swapped object's masks, 0..1

@@ -2,22 +2,22 @@
 sources. Submodules import torch/diffusers lazily from here so `import train` stays cheap."""
 from __future__ import annotations
 
-from train.errors import TrainError
+from simedit.train.errors import TrainError
 
 __all__ = ["TrainError", "load_config", "train", "make_tiny_model", "make_demo_run"]
 
 
 def __getattr__(name: str):
     if name == "load_config":
-        from train.config import load_config
+        from simedit.train.config import load_config
         return load_config
     if name == "train":
-        from train.loop import train
+        from simedit.train.trainer.loop import train
         return train
     if name == "make_tiny_model":
-        from train.tiny import make_tiny_model
+        from simedit.train.trainer.tiny import make_tiny_model
         return make_tiny_model
     if name == "make_demo_run":
-        from train.demo import make_demo_run
+        from simedit.train.data.demo import make_demo_run
         return make_demo_run
     raise AttributeError(name)

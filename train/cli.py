@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from render.errors import run_command
-from train.errors import TrainError
+from simedit.render.common.errors import run_command
+from simedit.train.errors import TrainError
 
 
 def _train_parser() -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def _run(argv: list[str]) -> int:
         p.add_argument("out_dir")
         p.add_argument("--seed", type=int, default=0)
         a = p.parse_args(argv[1:])
-        from train.tiny import make_tiny_model
+        from simedit.train.trainer.tiny import make_tiny_model
         print(f"tiny pipeline written to {make_tiny_model(a.out_dir, a.seed)}")
         return 0
     if argv[:1] == ["make-demo-data"]:
@@ -37,12 +37,12 @@ def _run(argv: list[str]) -> int:
         p.add_argument("out_dir")
         p.add_argument("--pairs", type=int, default=16)
         a = p.parse_args(argv[1:])
-        from train.demo import make_demo_run
+        from simedit.train.data.demo import make_demo_run
         print(f"{a.pairs} demo pairs written to {make_demo_run(a.out_dir, a.pairs)}")
         return 0
     a = _train_parser().parse_args(argv)
-    from train.config import load_config
-    from train.loop import train
+    from simedit.train.config import load_config
+    from simedit.train.trainer.loop import train
     cfg = load_config(a.config)
     r = train(cfg, resume=a.resume, stop_after=a.stop_after, device=a.device)
     skipped = ", ".join(f"{k}: {v}" for k, v in r.skipped.items()) or "none"

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from render.yaml_file import read_yaml
-from train.errors import TrainError
+from simedit.render.common.yaml_file import read_yaml
+from simedit.train.errors import TrainError
 
 
 class _Strict(BaseModel):

@@ -11,12 +11,12 @@ import pybullet_data
 import pytest
 import trimesh
 
-from render import camera as C
-from render.blender_backend import BlenderRenderer, RenderOutput, RenderSettings
-from render.catalog import Asset, Catalog
-from render.errors import SimEditError
-from render.render_worker import RenderWorker, WorkerDied
-from render.scene import Camera, Floor, Light, Scene, SceneObject, World
+from simedit.render import camera as C
+from simedit.render.backends.cycles import BlenderRenderer, RenderOutput, RenderSettings
+from simedit.render.catalog.model import Asset, Catalog
+from simedit.render.common.errors import SimEditError
+from simedit.render.backends.worker import RenderWorker, WorkerDied
+from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World
 
 pytestmark = pytest.mark.slow
 

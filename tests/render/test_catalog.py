@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.catalog import BUILTIN_CATALOG, TAGS, Catalog, load_catalog
-from render.errors import SimEditError
+from simedit.render.catalog.model import BUILTIN_CATALOG, TAGS, Catalog, load_catalog
+from simedit.render.common.errors import SimEditError
 
 
 @pytest.fixture(scope="module")

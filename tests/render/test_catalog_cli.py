@@ -7,7 +7,7 @@ import pytest
 import trimesh
 import yaml
 
-from render.catalog_cli import main
+from simedit.render.catalog.cli import main
 
 
 @pytest.fixture()

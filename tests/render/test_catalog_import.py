@@ -15,8 +15,8 @@ import trimesh
 import yaml
 from PIL import Image
 
-from render.catalog import load_catalog
-from render.importers import detect_layout, run_import
+from simedit.render.catalog.model import load_catalog
+from simedit.render.catalog.importers import detect_layout, run_import
 
 GSO_CONFIG = '<?xml version="1.0"?>\n<model><name>{name}</name><version>1.0</version>' \
              '<sdf version="1.6">model.sdf</sdf><description>{desc}</description></model>\n'
@@ -198,8 +198,8 @@ def test_mesh_folder_scale_and_sidecar(tmp_path: Path) -> None:
 
 
 def test_imported_catalog_plans_rotations(tmp_path: Path) -> None:
-    from render.planner import Planner
-    from render.spec import load_spec
+    from simedit.render.plan.planner import Planner
+    from simedit.render.spec import load_spec
 
     root = tmp_path / "objs"
     root.mkdir()

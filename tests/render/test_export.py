@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render import language
-from render.errors import SimEditError
-from render.export import export_run, reverse_instruction
-from render.inverse import invert
-from render.scene import Camera, Edit, Scene, SceneObject
-from render.writer import RunWriter, make_record, read_manifest
+from simedit.render.plan import language
+from simedit.render.common.errors import SimEditError
+from simedit.render.rundir.export import export_run, reverse_instruction
+from simedit.render.inverse import invert
+from simedit.render.scene import Camera, Edit, Scene, SceneObject
+from simedit.render.rundir.writer import RunWriter, make_record, read_manifest
 
 CAM = Camera(position=(0.0, -1.2, 0.9), look_at=(0.0, 0.0, 0.05), fov=0.9, width=64, height=64)
 
@@ -208,7 +208,7 @@ def test_aurora_export(tmp_path: Path) -> None:
     for r in rows:
         assert not os.path.isabs(r["input"]) and (out / r["input"]).is_file() and (out / r["output"]).is_file()
     # the trainer's reader takes it as is
-    from train.data import AuroraJson
+    from simedit.train.data.sources import AuroraJson
 
     src = AuroraJson(out / "aurora.json")
     ex = src.load(1)
@@ -243,7 +243,7 @@ def test_both_directions(tmp_path: Path) -> None:
 def test_missing_image_skipped_with_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     run = make_run(tmp_path / "run")
     (run / "images/000001_target.png").unlink()
-    with caplog.at_level(logging.WARNING, logger="render.export"):
+    with caplog.at_level(logging.WARNING, logger="simedit.render.rundir.export"):
         assert export_run(run, tmp_path / "out", "diffusers") == 3
     assert "skipped 1 pair" in caplog.text and "000001" in caplog.text
 
@@ -266,7 +266,7 @@ def test_diffusers_layout(tmp_path: Path) -> None:
     assert list(meta[0]) == ["input_image_file_name", "edit_prompt", "edited_image_file_name"]
     assert all((out / m["input_image_file_name"]).is_file() for m in meta)
     assert not (out / "masks").exists()
-    from train.data import HFDataset  # the trainer reads the imagefolder without `datasets`
+    from simedit.train.data.sources import HFDataset  # the trainer reads the imagefolder without `datasets`
 
     ds = HFDataset(out)
     assert len(ds) == 7 and ds.load(0).instruction == read_manifest(run)[0]["instruction"]

@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from render import language
-from render.errors import Reject
-from render.language import all_instructions, instruction, paraphrases, referring_name
-from render.scene import Camera, Edit, Scene, SceneObject
+from simedit.render.plan import language
+from simedit.render.common.errors import Reject
+from simedit.render.plan.language import all_instructions, instruction, paraphrases, referring_name
+from simedit.render.scene import Camera, Edit, Scene, SceneObject
 
 # Camera looks along +Y from the front: world -X is image left, smaller Y is closer.
 CAM = Camera(position=(0.0, -1.2, 0.9), look_at=(0.0, 0.0, 0.05), fov=0.9, width=64, height=64)

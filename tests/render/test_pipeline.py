@@ -12,19 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.catalog import load_catalog
-from render.planner import Planner
-from render.scene import mask_value
-from render.spec import load_spec
-from render.verify import verify_pair
-from render.writer import read_manifest, read_mask
+from simedit.render.catalog.model import load_catalog
+from simedit.render.plan.planner import Planner
+from simedit.render.scene import mask_value
+from simedit.render.spec import load_spec
+from simedit.render.verify import verify_pair
+from simedit.render.rundir.writer import read_manifest, read_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--size", "64", "--samples", "8"]
 
 
 def render(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "render.cli", *args, *TINY], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "simedit.render.cli", *args, *TINY], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.parametrize("kind", ["rotation", "location", "count", "attribute"])
@@ -56,7 +56,7 @@ def test_killed_run_resumes_to_the_same_manifest(tmp_path):
     assert render("--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(clean)).returncode == 0
     broken = tmp_path / "broken"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "render.cli", "--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(broken), *TINY],
+        [sys.executable, "-m", "simedit.render.cli", "--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(broken), *TINY],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.time() + 300
@@ -79,8 +79,8 @@ def test_killed_run_resumes_to_the_same_manifest(tmp_path):
 def rendered_pair():
     """One real, verified relative move at 64x64, plus the same pair re-rendered with another
     object moved 8 cm as well (what a leaky generator would produce)."""
-    from render.blender_backend import RenderSettings
-    from render.render_worker import RenderWorker
+    from simedit.render.backends.cycles import RenderSettings
+    from simedit.render.backends.worker import RenderWorker
 
     spec = load_spec(ROOT / "scenes/location.yaml")
     spec = spec.model_copy(update={"render": spec.render.model_copy(update={"width": 64, "height": 64})})
@@ -146,7 +146,7 @@ def test_killed_render_process_is_replaced(tmp_path):
     assert render("--spec", "scenes/count.yaml", "--n", "3", "--out", str(clean)).returncode == 0
     out = tmp_path / "crash"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "render.cli", "--spec", "scenes/count.yaml", "--n", "3", "--out", str(out), *TINY],
+        [sys.executable, "-m", "simedit.render.cli", "--spec", "scenes/count.yaml", "--n", "3", "--out", str(out), *TINY],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.time() + 120

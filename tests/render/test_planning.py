@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from render import camera as cam
-from render import physics
-from render.catalog import load_catalog
-from render.planner import Planner
-from render.poses import to_rotation, world_hull
-from render.spec import load_spec
+from simedit.render import camera as cam
+from simedit.render.plan import physics
+from simedit.render.catalog.model import load_catalog
+from simedit.render.plan.planner import Planner
+from simedit.render.poses import to_rotation, world_hull
+from simedit.render.spec import load_spec
 
 N = 150  # samples per kind: enough to meet every subtype many times, a few seconds each
 

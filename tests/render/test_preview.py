@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from render import preview
-from render.errors import SimEditError
-from render.preview import OUTLINE, contact_sheet
-from render.scene import Camera, Edit, Scene, SceneObject
-from render.writer import RunWriter, make_record
+from simedit.render.rundir import preview
+from simedit.render.common.errors import SimEditError
+from simedit.render.rundir.preview import OUTLINE, contact_sheet
+from simedit.render.scene import Camera, Edit, Scene, SceneObject
+from simedit.render.rundir.writer import RunWriter, make_record
 
 CAM = Camera(position=(0.0, -1.2, 0.9), look_at=(0.0, 0.0, 0.05), fov=0.9, width=64, height=64)
 

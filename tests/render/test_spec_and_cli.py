@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from render.catalog import load_catalog
-from render.errors import SimEditError
-from render.planner import Planner
-from render.spec import load_spec
+from simedit.render.catalog.model import load_catalog
+from simedit.render.common.errors import SimEditError
+from simedit.render.plan.planner import Planner
+from simedit.render.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,7 @@ def test_impossible_specs_fail_before_planning(tmp_path, text, field, words):
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "render.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "simedit.render.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):

@@ -9,8 +9,8 @@ import pybullet_data
 import pytest
 import trimesh
 
-from render.catalog import Asset, load_catalog
-from render.tag_inference import (
+from simedit.render.catalog.model import Asset, load_catalog
+from simedit.render.catalog.tags import (
     infer_asset_tags,
     infer_tags,
     merge_tags,

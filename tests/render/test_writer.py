@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from render import writer as writer_mod
-from render.errors import SimEditError
-from render.scene import Camera, Edit, Scene, SceneObject
-from render.writer import RunWriter, make_record, read_manifest, read_mask, read_rejects
+from simedit.render.rundir import writer as writer_mod
+from simedit.render.common.errors import SimEditError
+from simedit.render.scene import Camera, Edit, Scene, SceneObject
+from simedit.render.rundir.writer import RunWriter, make_record, read_manifest, read_mask, read_rejects
 
 CAM = Camera(position=(0.0, -1.2, 0.9), look_at=(0.0, 0.0, 0.05), fov=0.9, width=32, height=32)
 
@@ -144,8 +144,8 @@ def test_lock_refuses_second_writer(tmp_path: Path) -> None:
     with RunWriter(tmp_path, record()):
         with pytest.raises(SimEditError, match=rf"another run is writing this directory \(pid {os.getpid()}\)"):
             RunWriter(tmp_path, record())  # a second open file description: flock conflicts
-        code = ("import sys; from render.writer import RunWriter\n"
-                "from render.errors import SimEditError\n"
+        code = ("import sys; from simedit.render.rundir.writer import RunWriter\n"
+                "from simedit.render.common.errors import SimEditError\n"
                 "try:\n    RunWriter(sys.argv[1], {'spec_hash': 'sha256:aa', 'catalog_hash': 'sha256:cc'})\n"
                 "except SimEditError as e:\n    print(e); sys.exit(3)\n")
         p = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)

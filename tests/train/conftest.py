@@ -85,7 +85,7 @@ def render_run(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    from train.tiny import make_tiny_model
+    from simedit.train.trainer.tiny import make_tiny_model
     return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
 
 

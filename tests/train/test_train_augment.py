@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train.augment import AugmentConfig, augment, is_spatial, swap_left_right
+from simedit.train.data.augment import AugmentConfig, augment, is_spatial, swap_left_right
 
 
 @pytest.mark.parametrize("text, expected", [

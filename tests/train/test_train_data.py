@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from conftest import SIZE, square_pair, write_aurora_json, write_imagefolder, write_render_run
 
-from train.augment import AugmentConfig
-from train.batches import PairStream
-from train.config import parse_config
-from train.data import AuroraJson, HFDataset, RenderRun, SkipCounter, Unreadable
-from train.errors import TrainError
-from train.mixing import Mixture, Stage, StagePlan
+from simedit.train.data.augment import AugmentConfig
+from simedit.train.data.batches import PairStream
+from simedit.train.config import parse_config
+from simedit.train.data.sources import AuroraJson, HFDataset, RenderRun, SkipCounter, Unreadable
+from simedit.train.errors import TrainError
+from simedit.train.data.mixing import Mixture, Stage, StagePlan
 
 
 @pytest.mark.parametrize("uint16", [False, True])

@@ -12,10 +12,10 @@ import pytest
 from conftest import square_pair, write_render_run
 from PIL import Image
 
-from render.catalog import load_catalog
-from render.discedit_triples import triples_for_run, write_triples
-from train.data import RenderRun
-from train.discedit import (
+from simedit.render.catalog.model import load_catalog
+from simedit.train.eval.triples import triples_for_run, write_triples
+from simedit.train.data.sources import RenderRun
+from simedit.train.eval.discedit import (
     Triple,
     copy_editor,
     load_triples,
@@ -24,8 +24,8 @@ from train.discedit import (
     run_discedit,
     triple_score,
 )
-from train.evaluate_cli import main as evaluate_main
-from train.metrics import pair_metrics, reference_metrics
+from simedit.train.eval.cli import main as evaluate_main
+from simedit.train.eval.metrics import pair_metrics, reference_metrics
 
 NO_CHANGE = {"remove the purple giraffe", "turn the tennis ball around"}
 
@@ -64,7 +64,7 @@ def test_discedit_hand_built_editor_scores_one(tmp_path):
 
 
 def test_discedit_on_tiny_model_follows_the_formula(tiny_model, tmp_path, capsys):
-    from train.discedit import DiffusersEditor
+    from simedit.train.eval.discedit import DiffusersEditor
 
     editor = DiffusersEditor(tiny_model, steps=2, resolution=16)
     triples = _triples(tmp_path, 2)
@@ -190,7 +190,7 @@ def test_triples_for_run(tmp_path):
 
 def test_triples_cli_needs_no_torch(tmp_path):
     run = write_triples_run(tmp_path / "run")
-    code = ("import sys; from train.evaluate_cli import main; "
+    code = ("import sys; from simedit.train.eval.cli import main; "
             f"rc = main(['triples', {str(run)!r}, '--out', {str(tmp_path / 't.json')!r}]); "
             "assert rc == 0, rc; assert not [m for m in sys.modules if m.split('.')[0] in ('torch', 'diffusers', 'bpy')]")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

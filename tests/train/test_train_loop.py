@@ -5,11 +5,11 @@ import torch
 from conftest import square_pair, tiny_config, write_aurora_json, write_render_run
 from PIL import Image
 
-from train.batches import collate
-from train.config import parse_config
-from train.loop import Trainer, _step_generator
-from train.mixing import sample_rng
-from train.model import cross_attention_parameters, widen_conv_in
+from simedit.train.data.batches import collate
+from simedit.train.config import parse_config
+from simedit.train.trainer.loop import Trainer, _step_generator
+from simedit.train.data.mixing import sample_rng
+from simedit.train.trainer.model import cross_attention_parameters, widen_conv_in
 
 pytestmark = pytest.mark.slow
 STEPS = 30
@@ -40,8 +40,8 @@ def trained(tiny_model, data, tmp_path_factory):
 
 
 def _item(tr, n):
-    from train.augment import AugmentConfig
-    from train.batches import PairStream
+    from simedit.train.data.augment import AugmentConfig
+    from simedit.train.data.batches import PairStream
     return PairStream(tr.plan, AugmentConfig(16, flip="off"), 99)[(0, n)]
 
 
@@ -159,6 +159,6 @@ def test_ema_accumulation_and_stages_run_and_resume(tiny_model, tmp_path):
     # A changed data config refuses to resume (it would not be the same run).
     raw["seed"] = 4
     raw["train"]["max_steps"] = 5
-    from train.errors import TrainError
+    from simedit.train.errors import TrainError
     with pytest.raises(TrainError, match="seed"):
         Trainer(parse_config(raw)).run(resume=True, progress=False)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from train.mixing import Mixture, Stage, StagePlan, sample_rng
+from simedit.train.data.mixing import Mixture, Stage, StagePlan, sample_rng
 
 
 class Fake:

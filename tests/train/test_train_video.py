@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train.data import AuroraJson
-from train.errors import TrainError
-from train.frame_filters import (
+from simedit.train.data.sources import AuroraJson
+from simedit.train.errors import TrainError
+from simedit.train.video.frame_filters import (
     FilterConfig,
     best_pair,
     judge,
@@ -19,8 +19,8 @@ from train.frame_filters import (
     phash_similarity,
     pixel_similarity,
 )
-from train.video_cli import main as video_main
-from train.video_pairs import (
+from simedit.train.video.cli import main as video_main
+from simedit.train.video.pairs import (
     DEFAULT_DROP_WORDS,
     decode_clip,
     fill_template,

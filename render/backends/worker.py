@@ -1,0 +1,180 @@
+"""A persistent render process per render slot.
+
+The child imports bpy once (through `render.blender_backend`), keeps the loaded meshes and
+the Cycles session between requests, and serves `render_pair` calls over a Pipe. The
+parent never imports bpy. Errors are told apart:
+  - `SimEditError` raised in the child (missing mesh, unknown HDRI...) is re-raised in the
+    parent with the same message, file and field; the worker stays usable.
+  - `WorkerDied`: the child exited or was killed (segfault, OOM kill); start a new worker.
+  - `WorkerError`: any other exception in the child (a bug), with the child's traceback.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from simedit.render.catalog.model import Catalog, load_catalog
+from simedit.render.common.errors import SimEditError
+from simedit.render.scene import Scene
+
+# What the child uses to get its catalog: a path for load_catalog (None = built-in), a
+# Catalog object (pickled over), or a picklable zero-argument callable returning one.
+CatalogSource = str | Path | Catalog | Callable[[], Catalog] | None
+
+
+class WorkerDied(RuntimeError):
+    """The render process is gone (crash, kill, OOM); the request was not answered."""
+
+
+class WorkerError(RuntimeError):
+    """An unexpected exception inside the render process (a bug); carries its traceback."""
+
+
+class RenderWorker:
+    def __init__(
+        self,
+        catalog: CatalogSource = None,
+        settings: Any = None,  # blender_backend.RenderSettings; typed loosely so the parent need not import bpy
+        *,
+        log_path: str | Path | None = None,
+        start_timeout: float = 120.0,
+    ):
+        ctx = mp.get_context("spawn")  # a fresh interpreter: no forked bpy/GL state, no inherited threads
+        self._conn, child_conn = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_serve,
+            args=(child_conn, catalog, settings, None if log_path is None else str(log_path)),
+            daemon=True,
+            name="simedit-render",
+        )
+        self._proc.start()
+        child_conn.close()  # so the parent sees EOF when the child dies
+        try:
+            self._call(None, timeout=start_timeout)  # the child answers once bpy and the catalog are loaded
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc.is_alive()
+
+    def render_pair(self, source: Scene | dict, target: Scene | dict, seed: int, timeout: float | None = None) -> tuple[Any, Any]:
+        """-> (RenderOutput, RenderOutput) for the source and the target."""
+        return self._call(("render_pair", _as_dict(source), _as_dict(target), seed), timeout)
+
+    def render(self, scene: Scene | dict, seed: int, timeout: float | None = None) -> Any:
+        return self._call(("render", _as_dict(scene), seed), timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._proc.is_alive():
+            try:
+                self._conn.send(("close",))
+            except (OSError, ValueError):
+                pass
+            self._proc.join(timeout)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout)
+        self._conn.close()
+
+    def __enter__(self) -> RenderWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, request: tuple | None, timeout: float | None) -> Any:
+        if self._conn.closed:
+            raise WorkerDied("render worker was closed")
+        try:
+            if request is not None:
+                self._conn.send(request)
+            # Wake on an answer or on the child's death, whichever comes first.
+            ready = wait([self._conn, self._proc.sentinel], timeout)
+            if not ready:
+                self._proc.kill()
+                self._proc.join(5)
+                raise WorkerDied(f"render worker (pid {self._proc.pid}) did not answer within {timeout} s; killed")
+            if self._conn not in ready and not self._conn.poll():
+                raise EOFError
+            reply = self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            self._proc.join(5)
+            raise WorkerDied(f"render worker (pid {self._proc.pid}) died, exit code {self._proc.exitcode}") from None
+        kind = reply[0]
+        if kind == "ok":
+            return reply[1]
+        if kind == "simedit":
+            _, message, file, field = reply
+            raise SimEditError(message, file=file, field=field)
+        raise WorkerError(f"render worker raised:\n{reply[1]}")
+
+
+def _as_dict(scene: Scene | dict) -> dict:
+    return scene.to_dict() if isinstance(scene, Scene) else scene
+
+
+def _silence(log_path: str | None) -> None:
+    """Blender prints progress on fd 1 (C code, so sys.stdout does not catch it): send it to
+    the log or /dev/null. stderr goes to the log too when there is one."""
+    target = os.open(log_path or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(target, 1)
+    if log_path:
+        os.dup2(target, 2)
+    os.close(target)
+
+
+def _serve(conn: Connection, catalog: CatalogSource, settings: Any, log_path: str | None) -> None:
+    _silence(log_path)
+    try:
+        from simedit.render.backends.cycles import BlenderRenderer, RenderSettings
+
+        if isinstance(catalog, Catalog):
+            cat = catalog
+        elif callable(catalog):
+            cat = catalog()
+        else:
+            cat = load_catalog(catalog)
+        renderer = BlenderRenderer(cat, settings or RenderSettings())
+    except BaseException as exc:  # report, then exit: the parent raises it from the constructor
+        conn.send(_error_reply(exc))
+        return
+    conn.send(("ok", None))
+    try:
+        while True:
+            try:
+                request = conn.recv()
+            except EOFError:  # parent gone
+                return
+            op = request[0]
+            if op == "close":
+                return
+            try:
+                if op == "render_pair":
+                    _, src, tgt, seed = request
+                    result: Any = renderer.render_pair(Scene.from_dict(src), Scene.from_dict(tgt), seed)
+                elif op == "render":
+                    _, scene, seed = request
+                    result = renderer.render(Scene.from_dict(scene), seed)
+                else:
+                    raise ValueError(f"unknown request {op!r}")
+                conn.send(("ok", result))
+            except Exception as exc:
+                conn.send(_error_reply(exc))
+    finally:
+        renderer.close()
+
+
+def _error_reply(exc: BaseException) -> tuple:
+    if isinstance(exc, SimEditError):
+        return ("simedit", exc.detail, exc.file, exc.field)
+    return ("error", "".join(traceback.format_exception(exc)))

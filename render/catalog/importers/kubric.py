@@ -1,0 +1,134 @@
+"""Kubric-style asset manifests:
+
+    {"assets": {"<id>": {"asset_type": "FileBasedObject",
+                         "kwargs": {"render_filename": "{asset_dir}/visual_geometry.obj",
+                                    "simulation_filename": "{asset_dir}/collision_geometry.urdf",
+                                    "bounds": [[...], [...]], "mass": 0.3},
+                         "metadata": {"category": "mug", "description": "...", ...}}}}
+
+with each asset as `<id>.tar.gz` or a folder `<id>/` next to the manifest. File names may use
+`{asset_dir}` / `{asset_id}` placeholders or be relative to the asset folder. A collision mesh
+shipped as an .obj (directly, or named by the URDF) is used as is; otherwise VHACD builds one.
+Metadata may state `size_m` (largest dimension, meters) and `tags`; `units: "meters"` (on the
+manifest or the asset) marks the meshes as metric.
+"""
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from simedit.render.catalog.importers.common import IMAGE_SUFFIXES, MESH_SUFFIXES, Broken, Candidate
+
+NAME = "kubric"
+
+
+def _manifest(root: Path) -> Path | None:
+    candidates = [root] if root.is_file() else sorted(root.glob("*.json"))
+    for path in candidates:
+        if path.suffix != ".json":
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("assets"), dict):
+            return path
+    return None
+
+
+def detect(root: Path) -> bool:
+    return _manifest(root) is not None
+
+
+def _resolve(template: str | None, asset_dir: Path, asset_id: str) -> Path | None:
+    if not template:
+        return None
+    text = template.replace("{asset_dir}", str(asset_dir)).replace("{asset_id}", asset_id)
+    path = Path(text)
+    return path if path.is_absolute() else asset_dir / path
+
+
+def _safe_extract(archive: Path, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tf:
+        members = [m for m in tf.getmembers() if (m.isfile() or m.isdir())
+                   and not Path(m.name).is_absolute() and ".." not in Path(m.name).parts]
+        tf.extractall(dest, members=members)
+
+
+def _find_root(extracted: Path, render_name: str | None) -> Path:
+    """Archives hold files at the top or inside one folder."""
+    if render_name and (extracted / render_name).is_file():
+        return extracted
+    subs = [p for p in extracted.iterdir() if p.is_dir()]
+    return subs[0] if len(subs) == 1 and not any(p.is_file() for p in extracted.iterdir()) else extracted
+
+
+def _urdf_collision(urdf: Path) -> Path | None:
+    try:
+        text = urdf.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    block = re.search(r"<collision>.*?</collision>", text, re.S)
+    m = re.search(r'filename\s*=\s*"([^"]+)"', block.group(0) if block else "")
+    return (urdf.parent / m.group(1)) if m else None
+
+
+def _candidate(manifest: Path, asset_id: str, spec: Any, units: str | None) -> Candidate | Broken:
+    origin = f"{manifest}#{asset_id}"
+    if not isinstance(spec, dict):
+        return Broken(origin, "asset entry is not a mapping")
+    kwargs = spec.get("kwargs") or {}
+    meta = spec.get("metadata") or {}
+    folder, archive = manifest.parent / asset_id, manifest.parent / f"{asset_id}.tar.gz"
+    if not folder.is_dir() and not archive.is_file():
+        return Broken(origin, f"neither {folder.name}/ nor {archive.name} next to the manifest")
+
+    def materialize(cache: Path) -> tuple[Path, Path | None, Path | None]:
+        if folder.is_dir():
+            asset_dir = folder
+        else:
+            extracted = cache / "files"
+            if not extracted.is_dir():
+                _safe_extract(archive, extracted)
+            name = Path(str(kwargs.get("render_filename", ""))).name or None
+            asset_dir = _find_root(extracted, name)
+        mesh = _resolve(kwargs.get("render_filename"), asset_dir, asset_id)
+        if mesh is None:
+            found = sorted(p for p in asset_dir.rglob("*") if p.suffix.lower() in MESH_SUFFIXES
+                           and "collision" not in p.name)
+            mesh = found[0] if found else None
+        if mesh is None or not mesh.is_file():
+            from simedit.render.common.errors import SimEditError
+
+            raise SimEditError("render mesh not found", file=str(mesh or asset_dir))
+        textures = sorted(p for p in asset_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        textures.sort(key=lambda p: "texture" not in p.name.lower())
+        sim = _resolve(kwargs.get("simulation_filename"), asset_dir, asset_id)
+        if sim is not None and sim.suffix.lower() == ".urdf":
+            sim = _urdf_collision(sim) if sim.is_file() else None
+        collision = sim if sim is not None and sim.is_file() and sim.suffix.lower() == ".obj" else None
+        return mesh, (textures[0] if textures else None), collision
+
+    size = meta.get("size_m")
+    tags = meta.get("tags") or []
+    texts = [str(t) for t in (meta.get("description"), meta.get("name"), asset_id) if t]
+    meters = (spec.get("units") or units or "").lower() in ("m", "meter", "meters", "metres")
+    up = "y" if str(kwargs.get("render_filename", "")).lower().endswith((".glb", ".gltf")) else "z"
+    return Candidate(key=asset_id, origin=origin, source=NAME, materialize=materialize, texts=texts,
+                     category_hint=meta.get("category"), tags_hint=[str(t) for t in tags],
+                     size_hint_m=float(size) if isinstance(size, (int, float)) and size > 0 else None,
+                     meters=meters, up_axis=up)
+
+
+def discover(root: Path) -> Iterator[Candidate | Broken]:
+    manifest = _manifest(root)
+    assert manifest is not None
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    units = data.get("units")
+    for asset_id, spec in data["assets"].items():
+        yield _candidate(manifest, str(asset_id), spec, units)

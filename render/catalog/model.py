@@ -1,0 +1,339 @@
+"""The object catalog: assets with names, categories, tags and meshes.
+
+A catalog is a YAML file (see assets_catalog/builtin.yaml) with a `colors:` palette and an
+`assets:` list. `load_catalog` validates it with pydantic and reports every problem as a
+SimEditError naming the file and the field ("assets[3].tags").
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from simedit.render.common.errors import SimEditError
+from simedit.render.common.yaml_file import read_yaml
+
+TAGS = ("can-fall", "round", "invariant")
+from simedit.render.common.paths import BUILTIN_CATALOG
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    name: str  # human noun phrase without the color word: "coffee mug"
+    category: str  # shape swaps stay inside a category: "cup"
+    tags: frozenset[str]  # subset of TAGS
+    render_mesh: Path  # absolute path to an .obj/.glb/.ply
+    collision_mesh: Path  # absolute path; may equal render_mesh
+    mesh_scale: float = 1.0  # mesh file units -> meters
+    mesh_rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)  # XYZ Euler making the mesh Z-up
+    colorable: bool = True  # solid-color asset: the scene picks a palette color, named in text
+    color: str | None = None  # fixed color word for a non-colorable asset ("yellow" duck)
+    texture: Path | None = None  # image texture for textured meshes
+    source: str = "builtin"
+
+
+@dataclass(frozen=True)
+class AssetGeometry:
+    """Geometry in the asset frame: meters, Z up, bounding box centered on the origin."""
+
+    transform: np.ndarray  # 4x4: raw mesh file coordinates -> asset frame (scale, rotate, center)
+    extents: np.ndarray  # (3,) bounding-box size in the asset frame, meters
+    hull: np.ndarray  # (K, 3) convex-hull vertices in the asset frame
+    vertices: np.ndarray  # (N, 3) render-mesh vertices in the asset frame (shape tests see concavities)
+
+
+@dataclass
+class Catalog:
+    path: Path
+    assets: dict[str, Asset]
+    palette: dict[str, tuple[float, float, float]]  # color word -> linear RGB
+    skipped: list[str] = field(default_factory=list)  # entries dropped for missing files
+    _geometry: dict[str, AssetGeometry] = field(default_factory=dict, repr=False)
+
+    def get(self, asset_id: str) -> Asset:
+        try:
+            return self.assets[asset_id]
+        except KeyError:
+            raise SimEditError(f"unknown object id {asset_id!r}", file=str(self.path)) from None
+
+    def geometry(self, asset_id: str) -> AssetGeometry:
+        """Asset-frame geometry, computed once per asset and process (meshes load lazily)."""
+        if asset_id not in self._geometry:
+            self._geometry[asset_id] = compute_geometry(self.get(asset_id))
+        return self._geometry[asset_id]
+
+    def display_name(self, asset_id: str, color: str | None) -> str:
+        asset = self.get(asset_id)
+        word = color if asset.colorable else asset.color
+        return f"{word} {asset.name}" if word else asset.name
+
+    def hash(self) -> str:
+        """sha256 hex of the YAML text plus, per asset in order, the file name and full bytes of
+        every referenced file (render/collision mesh, texture). Names, not absolute paths, so the
+        same catalog hashes the same on any machine or venv location; full bytes (not size) since
+        the built-in files total a few MB and hash in milliseconds."""
+        digest = hashlib.sha256(self.path.read_bytes())
+        seen: set[Path] = set()
+        for asset in self.assets.values():
+            for path in (asset.render_mesh, asset.collision_mesh, asset.texture):
+                if path is None or path in seen:
+                    continue
+                seen.add(path)
+                digest.update(f"\0{path.name}\0".encode())
+                digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def select(
+        self,
+        ids: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        tags: Iterable[str] = (),
+        exclude_ids: Iterable[str] = (),
+        exclude_categories: Iterable[str] = (),
+        exclude_tags: Iterable[str] = (),
+    ) -> list[Asset]:
+        """Assets matching every non-empty include filter (an asset needs one of the ids, one of
+        the categories, and all the tags) and none of the excludes, in YAML order."""
+        ids, categories, tags = set(ids), set(categories), set(tags)
+        exclude_ids, exclude_categories, exclude_tags = set(exclude_ids), set(exclude_categories), set(exclude_tags)
+        for asset_id in ids | exclude_ids:
+            self.get(asset_id)  # a typo in an id is an error, not an empty selection
+        return [
+            a for a in self.assets.values()
+            if (not ids or a.id in ids)
+            and (not categories or a.category in categories)
+            and tags <= a.tags
+            and a.id not in exclude_ids
+            and a.category not in exclude_categories
+            and not (a.tags & exclude_tags)
+        ]
+
+    def by_category(self, category: str) -> list[Asset]:
+        return [a for a in self.assets.values() if a.category == category]
+
+    @property
+    def categories(self) -> list[str]:
+        return list(dict.fromkeys(a.category for a in self.assets.values()))
+
+
+def compute_geometry(asset: Asset) -> AssetGeometry:
+    """Bounds and centering come from the render mesh (what is seen); the hull for physics
+    from the collision mesh, under the same transform."""
+    import trimesh
+    from scipy.spatial.transform import Rotation
+
+    def vertices(path: Path) -> np.ndarray:
+        try:
+            mesh = trimesh.load(path, force="mesh", process=False)
+        except Exception as exc:  # trimesh raises many types for unreadable files
+            raise SimEditError(f"cannot read mesh: {exc}", file=str(path), field=asset.id) from None
+        return np.asarray(mesh.vertices, float)
+
+    linear = np.eye(4)
+    linear[:3, :3] = Rotation.from_euler("xyz", asset.mesh_rotation_deg, degrees=True).as_matrix() * asset.mesh_scale
+    render_verts = trimesh.transform_points(vertices(asset.render_mesh), linear)
+    lo, hi = render_verts.min(axis=0), render_verts.max(axis=0)
+    transform = linear.copy()
+    transform[:3, 3] = -(lo + hi) / 2.0
+    if asset.collision_mesh == asset.render_mesh:
+        collision = render_verts + transform[:3, 3]
+    else:
+        collision = trimesh.transform_points(vertices(asset.collision_mesh), transform)
+    hull = trimesh.convex.convex_hull(collision).vertices
+    return AssetGeometry(
+        transform=transform, extents=hi - lo, hull=np.asarray(hull, float),
+        vertices=render_verts + transform[:3, 3],
+    )
+
+
+# ---------------------------------------------------------------- loading
+
+PYBULLET_PREFIX = "pybullet_data:"
+_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _AssetEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str
+    name: str = Field(min_length=1)
+    category: str
+    tags: list[str] = []
+    render_mesh: str
+    collision_mesh: str | None = None  # None: the render mesh
+    mesh_scale: float = Field(1.0, gt=0)
+    mesh_rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    colorable: bool = True
+    color: str | None = None
+    texture: str | None = None
+    source: str = "builtin"
+    # written by `catalog import` (render/importers); optional, ignored by the renderer
+    origin: str | None = None  # where the model came from (folder, archive, manifest entry)
+    size_source: str | None = None  # how mesh_scale was chosen ("mesh units: meters", "category default ...")
+    evidence: dict[str, Any] | None = None  # measured geometry behind the inferred tags and color
+    proposed: dict[str, Any] | None = None  # the importer's last proposal: re-import keeps fields edited since
+
+    @field_validator("mesh_scale", mode="before")
+    @classmethod
+    def _int_ok(cls, v: Any) -> Any:
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v  # strict mode rejects 1
+
+    @field_validator("mesh_rotation_deg", mode="before")
+    @classmethod
+    def _list_ok(cls, v: Any) -> Any:
+        # YAML gives lists; strict mode wants a tuple of floats
+        if isinstance(v, list):
+            return tuple(float(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in v)
+        return v
+
+    @field_validator("id", "category")
+    @classmethod
+    def _snake(cls, v: str) -> str:
+        if not _SNAKE.match(v):
+            raise ValueError(f"{v!r} is not snake_case (lowercase letters, digits, underscores)")
+        return v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        for tag in v:
+            if tag not in TAGS:
+                raise ValueError(f"unknown tag {tag!r}; expected some of {', '.join(TAGS)}")
+        if "invariant" in v and "round" not in v:
+            # invariant under every rotation implies invariant under Z turns
+            raise ValueError("an 'invariant' asset must also be tagged 'round'")
+        return v
+
+
+class _CatalogFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    colors: dict[str, tuple[float, float, float]] = Field(min_length=1)
+    assets: list[_AssetEntry] = Field(min_length=1)
+
+    @field_validator("colors", mode="before")
+    @classmethod
+    def _rgb(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: tuple(float(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in c)
+                    if isinstance(c, list) else c for k, c in v.items()}
+        return v
+
+    @field_validator("colors")
+    @classmethod
+    def _rgb_range(cls, v: dict[str, tuple[float, float, float]]) -> dict[str, tuple[float, float, float]]:
+        for word, rgb in v.items():
+            if not all(0.0 <= c <= 1.0 for c in rgb):
+                raise ValueError(f"color {word!r}: linear RGB components must be in [0, 1]")
+        return v
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """pydantic location ('assets', 3, 'tags', 0) -> 'assets[3].tags[0]'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def resolve_path(value: str, base: Path) -> Path:
+    """`pybullet_data:<rel>` -> inside the installed package; `~` expanded; relative -> `base`."""
+    if value.startswith(PYBULLET_PREFIX):
+        import pybullet_data
+
+        return (Path(pybullet_data.getDataPath()) / value[len(PYBULLET_PREFIX):]).resolve()
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+def _existing(value: str | None, base: Path, file: str, where: str) -> Path | None:
+    if value is None:
+        return None
+    resolved = resolve_path(value, base)
+    if not resolved.is_file():
+        raise SimEditError(f"file not found: {resolved}", file=file, field=where)
+    return resolved
+
+
+def load_catalog(path: str | Path | None = None, *, missing_files: str = "error") -> Catalog:
+    """Load and validate a catalog YAML (None: the built-in one). Geometry stays lazy.
+
+    `missing_files="skip"` (what `render` uses) drops an entry whose mesh or texture file is
+    missing with a warning naming it, instead of failing; the `skipped` list says which."""
+    path = Path(path).expanduser().resolve() if path is not None else BUILTIN_CATALOG
+    file = str(path)
+    raw = read_yaml(path, "catalog")
+    if not isinstance(raw, dict):
+        raise SimEditError("expected a mapping with 'colors' and 'assets'", file=file)
+    try:
+        parsed = _CatalogFile.model_validate(raw)
+    except ValidationError as exc:
+        # one problem on one line (fixing it reveals the next); unknown keys first, since a
+        # misspelt key also shows up as a missing or defaulted field
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise SimEditError(msg, file=file, field=_field(tuple(err["loc"]))) from None
+
+    base = path.parent
+    assets: dict[str, Asset] = {}
+    names: dict[str, str] = {}
+    skipped: list[str] = []
+    for i, e in enumerate(parsed.assets):
+        where = f"assets[{i}]"
+        if e.id in assets:
+            raise SimEditError(f"duplicate id {e.id!r}", file=file, field=f"{where}.id")
+        # instructions name objects by name: two assets with one name make ambiguous text
+        if e.name in names:
+            raise SimEditError(f"duplicate name {e.name!r} (also used by {names[e.name]!r})", file=file,
+                               field=f"{where}.name")
+        clash = [w for w in e.name.split() if w in parsed.colors]
+        if clash:
+            raise SimEditError(f"name {e.name!r} contains the color word {clash[0]!r}; colors are added "
+                               "when naming objects", file=file, field=f"{where}.name")
+        if e.colorable and e.color is not None:
+            raise SimEditError("'color' is only for non-colorable assets (set colorable: false)", file=file,
+                               field=f"{where}.color")
+        if e.color is not None and e.color not in parsed.colors:
+            raise SimEditError(f"unknown color word {e.color!r}; palette: {', '.join(parsed.colors)}",
+                               file=file, field=f"{where}.color")
+
+        try:
+            render_mesh = _existing(e.render_mesh, base, file, f"{where}.render_mesh")
+            assert render_mesh is not None  # a required field
+            collision_mesh = _existing(e.collision_mesh, base, file, f"{where}.collision_mesh") or render_mesh
+            texture = _existing(e.texture, base, file, f"{where}.texture")
+        except SimEditError as exc:
+            if missing_files != "skip":
+                raise
+            warnings.warn(f"skipping object {e.id!r}: {exc}", stacklevel=2)
+            skipped.append(e.id)
+            continue
+        assets[e.id] = Asset(
+            id=e.id,
+            name=e.name,
+            category=e.category,
+            tags=frozenset(e.tags),
+            render_mesh=render_mesh,
+            collision_mesh=collision_mesh,
+            mesh_scale=e.mesh_scale,
+            mesh_rotation_deg=e.mesh_rotation_deg,
+            colorable=e.colorable,
+            color=e.color,
+            texture=texture,
+            source=e.source,
+        )
+        names[e.name] = e.id
+    palette = {word: tuple(float(c) for c in rgb) for word, rgb in parsed.colors.items()}
+    if not assets:
+        raise SimEditError(f"no usable object left ({len(skipped)} skipped for missing files)", file=file)
+    return Catalog(path=path, assets=assets, palette=palette, skipped=skipped)  # type: ignore[arg-type]

@@ -1,0 +1,173 @@
+"""Location edits: relative, absolute, attract, repel, swap.
+
+Directions are words in the camera's frame (`camera.ground_directions`), and every claim is
+judged where a viewer judges it: on the projected object centers (`camera.project`) and
+their depth. A move is chosen only when its claim is false in the source (so the edit is a
+real change), and is checked again after the target settles.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simedit.render import camera as cam
+from simedit.render.catalog.model import Asset
+from simedit.render.common.errors import Reject
+from simedit.render.poses import footprint_radius
+from simedit.render.plan.sampling import ObjectRequest, fits, uniform
+from simedit.render.scene import Edit, Scene, SceneObject
+from simedit.render.plan.edits.base import Change, EditContext, Intent, pick
+
+KIND = "location"
+SUBTYPES = ("relative", "absolute", "attract", "repel", "swap")
+PAIRS = ("relative", "attract", "repel", "swap")
+MOVE_TRIES = 12  # candidate moves drawn before the attempt is rejected
+DEPTH_MARGIN = 0.03  # m: "in front of"/"closer" must be clearly nearer to the camera
+RELATIVE_DIRECTION = {"left_of": "left", "right_of": "right", "in_front_of": "in_front", "behind": "behind"}
+ABSOLUTE_DIRECTION = {"left": "left", "right": "right", "closer": "in_front", "further": "behind"}
+
+
+def eligible(subtype: str, asset: Asset, ctx: EditContext) -> bool:
+    return True  # any object can be moved
+
+
+def needs(subtype: str) -> str:
+    return "any object"
+
+
+def intent(subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
+    n = 2 if subtype in PAIRS else 1
+    return Intent(requests=[ObjectRequest(pick(rng, ctx.pool).id, None) for _ in range(n)])
+
+
+def _centers(scene: Scene, uids: list[str]) -> np.ndarray:
+    return np.array([scene.get(u).position for u in uids], float)
+
+
+def relation_holds(direction: str, scene: Scene, a: str, b: str, margin_px: float) -> bool:
+    """Is object `a` <direction> of object `b` in the image of `scene`?"""
+    pts = _centers(scene, [a, b])
+    (xa, ya), (xb, yb) = cam.project(scene.camera, pts)
+    da, db = cam.depth(scene.camera, pts)
+    return {
+        "left_of": xa < xb - margin_px,
+        "right_of": xa > xb + margin_px,
+        "in_front_of": da < db - DEPTH_MARGIN and ya > yb,
+        "behind": da > db + DEPTH_MARGIN and ya < yb,
+    }[direction]
+
+
+def moved_holds(direction: str, before: Scene, after: Scene, uid: str, margin_px: float) -> bool:
+    """Did `uid` move <direction> (left/right/closer/further) between the two images?"""
+    p0, p1 = before.get(uid).position, after.get(uid).position
+    (x0, y0), (x1, y1) = cam.project(before.camera, np.array([p0, p1]))
+    d0, d1 = cam.depth(before.camera, np.array([p0, p1]))
+    return {
+        "left": x1 < x0 - margin_px,
+        "right": x1 > x0 + margin_px,
+        "closer": d1 < d0 - DEPTH_MARGIN and y1 > y0,
+        "further": d1 > d0 + DEPTH_MARGIN and y1 < y0,
+    }[direction]
+
+
+def image_distance(scene: Scene, a: str, b: str) -> float:
+    pa, pb = cam.project(scene.camera, _centers(scene, [a, b]))
+    return float(np.linalg.norm(pa - pb))
+
+
+def _move(obj: SceneObject, xy: np.ndarray) -> None:
+    obj.position = (float(xy[0]), float(xy[1]), obj.position[2])
+
+
+def _require_fit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> None:
+    """Each moved object must fit among all others (moved ones included) at its new place."""
+    for obj in moved:
+        others = [o for o in target.objects if o.uid != obj.uid]
+        if not fits(obj, others, ctx.catalog, ctx.spec, target.camera):
+            raise Reject("move_blocked", f"{obj.uid} collides or leaves the view")
+
+
+def margin_px(ctx: EditContext, scene: Scene) -> float:
+    return ctx.edit_spec.min_shift * scene.camera.width
+
+
+def apply(subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+    """Draw candidate moves until one fits (free floor, in view, claim false before)."""
+    n = 2 if subtype in PAIRS else 1
+    if len(source.objects) < n:
+        raise Reject("too_few_objects", subtype)
+    reason = Reject("move_blocked")
+    for _ in range(MOVE_TRIES):
+        try:
+            return _candidate(subtype, n, source, ctx, rng)
+        except Reject as r:
+            reason = r
+    raise reason
+
+
+def _candidate(subtype: str, n: int, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+    sub = getattr(ctx.edit_spec.subtypes, subtype)
+    order = rng.permutation(len(source.objects))[:n]
+    uids = [source.objects[int(i)].uid for i in order]
+    target = source.copy()
+    dirs = cam.ground_directions(source.camera)
+    margin = margin_px(ctx, source)
+    cat = ctx.catalog
+    params: dict = {}
+    references: list[str] = []
+
+    if subtype == "relative":
+        a, b = uids
+        open_dirs = [d for d in sub.directions if not relation_holds(d, source, a, b, margin)]
+        if not open_dirs:
+            raise Reject("claim_already_true", "every direction already holds")
+        direction = pick(rng, open_dirs)
+        reach = footprint_radius(source.get(a), cat) + footprint_radius(source.get(b), cat) + uniform(rng, sub.gap)
+        _move(target.get(a), np.asarray(source.get(b).position[:2]) + dirs[RELATIVE_DIRECTION[direction]][:2] * reach)
+        params["direction"], references, moved = direction, [b], [a]
+    elif subtype == "absolute":
+        (a,) = uids
+        direction = pick(rng, list(sub.directions))
+        step = dirs[ABSOLUTE_DIRECTION[direction]][:2] * uniform(rng, sub.distance)
+        _move(target.get(a), np.asarray(source.get(a).position[:2]) + step)
+        params["direction"], moved = direction, [a]
+    elif subtype in ("attract", "repel"):
+        a, b = uids
+        pa, pb = (np.asarray(source.get(u).position[:2]) for u in uids)
+        factor = uniform(rng, sub.factor)
+        mid = (pa + pb) / 2
+        _move(target.get(a), mid + (pa - mid) * factor)
+        _move(target.get(b), mid + (pb - mid) * factor)
+        params["factor"], moved = factor, [a, b]
+    else:  # swap: each takes the other's spot on the floor, keeping its own height and pose
+        a, b = uids
+        _move(target.get(a), np.asarray(source.get(b).position[:2]))
+        _move(target.get(b), np.asarray(source.get(a).position[:2]))
+        moved = [a, b]
+
+    _require_fit([target.get(u) for u in moved], target, ctx)
+    edit = Edit(kind=KIND, subtype=subtype, objects=moved, references=references, params=params)
+    return Change(edit=edit, target=target, movable=moved)
+
+
+def check(edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
+    """The claim must hold in image space after settling."""
+    margin = margin_px(ctx, source)
+    sub = edit.subtype
+    if sub == "relative":
+        ok = relation_holds(edit.params["direction"], target, edit.objects[0], edit.references[0], margin)
+    elif sub == "absolute":
+        ok = moved_holds(edit.params["direction"], source, target, edit.objects[0], margin)
+    elif sub in ("attract", "repel"):
+        a, b = edit.objects
+        before, after = image_distance(source, a, b), image_distance(target, a, b)
+        ok = after < before - margin if sub == "attract" else after > before + margin
+    else:
+        a, b = edit.objects
+        spread = image_distance(source, a, b)
+        pa, pb = (cam.project(source.camera, _centers(s, [a, b])) for s in (source, target))
+        # each object now sits where the other was (heights differ, so allow a quarter of the spread)
+        ok = spread > margin and max(
+            float(np.linalg.norm(pb[0] - pa[1])), float(np.linalg.norm(pb[1] - pa[0]))
+        ) < spread / 4
+    if not ok:
+        raise Reject("claim_false", f"{KIND}.{sub} {edit.params.get('direction', '')}".strip())

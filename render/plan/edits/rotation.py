@@ -1,0 +1,127 @@
+"""Rotation edits: turn around (Z 180), turn 90 degrees (Z 90), fall over (X/Y 90), flip (X/Y 180).
+
+Tags gate them (DESIGN.md): `round` objects look the same after a Z turn, so they get none;
+only `can-fall` objects fall over visibly; `invariant` objects (balls) get no rotation at all.
+The rotation is about a world axis through the object's center; the planner re-settles it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
+
+from simedit.render.catalog.model import Asset
+from simedit.render.common.errors import Reject
+from simedit.render.poses import resting_height, rotate_world, to_rotation
+from simedit.render.scene import Edit, Scene
+from simedit.render.plan.edits.base import Change, EditContext, Intent, eligible_objects, pick, request_one
+
+KIND = "rotation"
+SUBTYPES = ("turn_around", "turn_90", "fall_over", "flip")
+Z_TURNS = ("turn_around", "turn_90")
+TOLERANCE = math.radians(25)  # physics may settle a jittered object a little off the planned angle
+
+
+SYMMETRY_TOLERANCE = 0.08  # of the object's size: a turn that moves no hull point further is invisible
+_symmetric: dict[tuple[Asset, str, float], bool] = {}
+_AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+
+
+def symmetric_under(asset: Asset, axis: str, angle_deg: float, ctx: EditContext) -> bool:
+    """Does turning the shape by `angle_deg` about its own `axis` map it onto itself? A plain
+    box turned around or flipped, a cube turned 90 degrees, a ring flipped: not round, yet
+    the image would not change."""
+    key = (asset, axis, angle_deg)
+    if key not in _symmetric:
+        geo = ctx.catalog.geometry(asset.id)
+        turned = Rotation.from_rotvec(np.array(_AXES[axis]) * math.radians(angle_deg)).apply(geo.vertices)
+        # Hausdorff distance between the mesh's vertices and their turned copies, relative to
+        # the object's size (vertices, not the hull: a cup's opening is a concavity)
+        tree = cKDTree(geo.vertices)
+        spread = max(tree.query(turned)[0].max(), cKDTree(turned).query(geo.vertices)[0].max())
+        _symmetric[key] = bool(spread < SYMMETRY_TOLERANCE * float(np.max(geo.extents)))
+    return _symmetric[key]
+
+
+def visible_axes(subtype: str, asset: Asset, ctx: EditContext) -> list[str]:
+    """The object's own axes about which this subtype shows a change."""
+    if "invariant" in asset.tags:
+        return []
+    angle = getattr(ctx.edit_spec.subtypes, subtype).angle_deg
+    if subtype in Z_TURNS:
+        return [] if "round" in asset.tags or symmetric_under(asset, "z", angle, ctx) else ["z"]
+    if subtype == "fall_over" and "can-fall" not in asset.tags:
+        return []
+    return [a for a in ("x", "y") if not symmetric_under(asset, a, angle, ctx)]
+
+
+def eligible(subtype: str, asset: Asset, ctx: EditContext) -> bool:
+    return bool(visible_axes(subtype, asset, ctx))
+
+
+def needs(subtype: str) -> str:
+    """What an object must be to take this subtype, for error messages."""
+    return {
+        "turn_around": "an object that is neither round nor invariant nor symmetric under the turn",
+        "turn_90": "an object that is neither round nor invariant nor symmetric under the turn",
+        "fall_over": "a can-fall object that is not invariant",
+        "flip": "an object that is not invariant and not symmetric when flipped",
+    }[subtype]
+
+
+def intent(subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
+    return request_one(eligible, subtype, ctx, rng)
+
+
+def up_vector(q) -> np.ndarray:
+    return to_rotation(q).apply([0.0, 0.0, 1.0])
+
+
+def apply(subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+    sub = getattr(ctx.edit_spec.subtypes, subtype)
+    uids = eligible_objects(eligible, subtype, source, ctx)
+    if not uids:
+        raise Reject("no_eligible_object", subtype)
+    uid = pick(rng, uids)
+    angle = math.radians(sub.angle_deg + rng.uniform(-sub.jitter_deg, sub.jitter_deg))
+    params: dict = {}
+    if subtype in Z_TURNS:
+        axis = "z"
+        if subtype == "turn_90":
+            params["direction"] = pick(rng, ["left", "right"])  # left: counter-clockwise seen from above
+            signed = angle if params["direction"] == "left" else -angle
+        else:
+            signed = angle * pick(rng, [1.0, -1.0])
+    else:  # about one of the object's own horizontal axes, so the flip is exactly the one tested
+        axis = pick(rng, visible_axes(subtype, ctx.catalog.get(source.get(uid).asset_id), ctx))
+        signed = angle * pick(rng, [1.0, -1.0])
+    params.update(axis=axis, angle_deg=math.degrees(signed))
+
+    target = source.copy()
+    obj = target.get(uid)
+    world_axis = "z" if axis == "z" else to_rotation(obj.rotation).apply(_AXES[axis])
+    obj.rotation = rotate_world(obj.rotation, world_axis, signed)
+    obj.position = (obj.position[0], obj.position[1], resting_height(obj, ctx.catalog))
+    return Change(edit=Edit(kind=KIND, subtype=subtype, objects=[uid], params=params), target=target, movable=[uid])
+
+
+def check(edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
+    """After settling, the object must show the rotation the instruction names."""
+    uid = edit.objects[0]
+    before, after = source.get(uid).rotation, target.get(uid).rotation
+    tilt = math.acos(float(np.clip(up_vector(before) @ up_vector(after), -1, 1)))
+    if edit.subtype in Z_TURNS:
+        if tilt > TOLERANCE:
+            raise Reject("rotation_not_upright", f"{uid} tipped {math.degrees(tilt):.0f} deg")
+        yaw = (to_rotation(before).inv() * to_rotation(after)).magnitude()
+        if abs(yaw - abs(math.radians(edit.params["angle_deg"]))) > TOLERANCE:
+            raise Reject("rotation_angle", f"{uid} turned {math.degrees(yaw):.0f} deg")
+    elif edit.subtype == "fall_over":
+        if not math.radians(60) <= tilt <= math.radians(120):
+            raise Reject("did_not_fall", f"{uid} tilted {math.degrees(tilt):.0f} deg")
+    elif edit.subtype == "flip":
+        if tilt < math.radians(150):
+            raise Reject("did_not_flip", f"{uid} tilted {math.degrees(tilt):.0f} deg")
+

@@ -1,0 +1,212 @@
+"""Plan one sample: scene, settle, edit, settle, check the claim, write the instruction.
+
+Sample `index` is a pure function of (spec, catalog, seed, index): attempt `k` draws from
+`numpy.random.default_rng([seed, index, k])`, and a rejected attempt moves on to `k + 1`,
+so resampling is deterministic too. The planner never renders; `render/pipeline.py` calls
+`plan_attempt` and, when the rendered pair fails verification, asks for the next attempt.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simedit.render import camera as cam
+from simedit.render.plan import language, physics
+from simedit.render.catalog.model import Asset, Catalog
+from simedit.render.plan.edits import KINDS
+from simedit.render.plan.edits.base import EditContext
+from simedit.render.common.errors import Reject, SimEditError
+from simedit.render.poses import world_hull
+from simedit.render.plan.sampling import sample_scene
+from simedit.render.scene import Edit, Scene
+from simedit.render.spec import Spec, bounds, subtype_weights
+
+MAX_PENETRATION = 0.004  # m, after settling
+MAX_SETTLE_DRIFT = 0.05  # m an untouched-by-the-edit object may slide while the source settles
+
+
+@dataclass
+class PlannedSample:
+    index: int
+    seed: int
+    attempt: int
+    source: Scene
+    target: Scene
+    edit: Edit
+    instruction: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.index:06d}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "index": self.index,
+            "seed": self.seed,
+            "attempt": self.attempt,
+            "kind": self.edit.kind,
+            "subtype": self.edit.subtype,
+            "instruction": self.instruction,
+            "edit": self.edit.to_dict(),
+            "source": self.source.to_dict(),
+            "target": self.target.to_dict(),
+        }
+
+
+@dataclass
+class PlanOutcome:
+    sample: PlannedSample | None  # None: every attempt was rejected
+    rejects: list[str] = field(default_factory=list)  # reason of each rejected attempt, in order
+
+
+class Planner:
+    """Holds what every sample of a run shares: spec, catalog, object pool, edit contexts.
+
+    Building it checks that the spec can be satisfied with this catalog, and raises
+    SimEditError naming the spec field otherwise."""
+
+    def __init__(self, spec: Spec, catalog: Catalog, spec_path: str = "<spec>"):
+        self.spec, self.catalog, self.spec_path = spec, catalog, spec_path
+        self.pool = object_pool(spec, catalog, spec_path)
+        self.colors = palette_words(spec.objects.colors, catalog, spec_path, "objects.colors")
+        palette_words(spec.floor.colors, catalog, spec_path, "floor.colors")
+        self.contexts = [EditContext(spec, e, catalog, self.pool, self.colors) for e in spec.edits]
+        for i, ctx in enumerate(self.contexts):
+            check_feasible(ctx, i, spec_path)
+        weights = [e.weight for e in spec.edits]
+        if sum(weights) <= 0:
+            raise SimEditError("every edit has weight 0", file=spec_path, field="edits")
+
+    def plan_attempt(self, index: int, attempt: int) -> PlannedSample:
+        """One attempt at sample `index`; raises Reject(reason) when it cannot be used."""
+        rng = np.random.default_rng([self.spec.seed, index, attempt])
+        ctx = self.contexts[choose(rng, [e.weight for e in self.spec.edits])]
+        kind = KINDS[ctx.edit_spec.kind]
+        weights = subtype_weights(ctx.edit_spec)
+        names = [n for n, w in weights.items() if w > 0]
+        subtype = names[choose(rng, [weights[n] for n in names])]
+
+        intent = kind.intent(subtype, ctx, rng)
+        draft = sample_scene(self.spec, self.catalog, self.pool, self.colors, rng, intent.requests)
+        source = self._settled(draft, None, "source")
+        change = kind.apply(subtype, intent, source, ctx, rng)
+        target = self._settled(change.target, change.movable, "target")
+        kind.check(change.edit, source, target, ctx)
+        text = language.instruction(change.edit, source, target, rng)
+        return PlannedSample(index, self.spec.seed, attempt, source, target, change.edit, text)
+
+    def plan(self, index: int, first_attempt: int = 0) -> PlanOutcome:
+        rejects: list[str] = []
+        for attempt in range(first_attempt, self.spec.max_attempts):
+            try:
+                return PlanOutcome(self.plan_attempt(index, attempt), rejects)
+            except Reject as r:
+                rejects.append(r.reason)
+        return PlanOutcome(None, rejects)
+
+    def _settled(self, scene: Scene, movable: list[str] | None, which: str) -> Scene:
+        """Settle, then reject physically bad outcomes: overlap, motion, floating, out of view."""
+        if movable == []:
+            return scene  # nothing may move (a recolor, a removal): the scene is already at rest
+        report = physics.settle(scene, self.catalog, movable)
+        if not report.at_rest:
+            raise Reject(f"{which}_not_at_rest")
+        if report.max_penetration > MAX_PENETRATION:
+            raise Reject(f"{which}_interpenetration", f"{report.max_penetration * 1000:.1f} mm")
+        if report.floating:
+            raise Reject(f"{which}_floating", ",".join(report.floating))
+        if report.touching:
+            raise Reject(f"{which}_touching", ",".join("-".join(p) for p in report.touching))
+        if which == "source" and max(report.drift.values(), default=0.0) > MAX_SETTLE_DRIFT:
+            raise Reject("source_unstable")
+        settled = report.scene
+        margin = self.spec.placement.margin_px / 2  # settling may nudge an object a little
+        for obj in settled.objects:
+            if not cam.in_view(settled.camera, world_hull(obj, self.catalog), margin):
+                raise Reject(f"{which}_left_view", obj.uid)
+        return settled
+
+
+def choose(rng: np.random.Generator, weights: list[float]) -> int:
+    p = np.asarray(weights, float)
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def object_pool(spec: Spec, catalog: Catalog, spec_path: str) -> list[Asset]:
+    inc, exc = spec.objects.include, spec.objects.exclude
+    for name, ids in (("include", inc.ids), ("exclude", exc.ids)):
+        for i, asset_id in enumerate(ids):
+            if asset_id not in catalog.assets:
+                raise SimEditError(
+                    f"unknown object id {asset_id!r} (not in catalog {catalog.path})",
+                    file=spec_path, field=f"objects.{name}.ids[{i}]",
+                )
+    pool = catalog.select(
+        ids=inc.ids, categories=inc.categories, tags=inc.tags,
+        exclude_ids=exc.ids, exclude_categories=exc.categories, exclude_tags=exc.tags,
+    )
+    if not pool:
+        raise SimEditError("the include/exclude filters leave no object", file=spec_path, field="objects")
+    return pool
+
+
+def palette_words(words: list[str], catalog: Catalog, spec_path: str, field_name: str) -> list[str]:
+    for i, w in enumerate(words):
+        if w not in catalog.palette:
+            raise SimEditError(
+                f"unknown color {w!r}; the catalog's palette has {', '.join(catalog.palette)}",
+                file=spec_path, field=f"{field_name}[{i}]",
+            )
+    return list(words) or list(catalog.palette)
+
+
+def check_feasible(ctx: EditContext, i: int, spec_path: str) -> None:
+    """Fail early, naming the field, when a subtype can never be satisfied."""
+    spec, edit_spec = ctx.spec, ctx.edit_spec
+    kind = KINDS[edit_spec.kind]
+    weights = subtype_weights(edit_spec)
+    if not any(w > 0 for w in weights.values()):
+        raise SimEditError("every subtype has weight 0", file=spec_path, field=f"edits[{i}].subtypes")
+    for name, weight in weights.items():
+        if weight <= 0:
+            continue
+        where = f"edits[{i}].subtypes.{name}"
+        if not any(kind.eligible(name, a, ctx) for a in ctx.pool):
+            pool = ", ".join(a.id for a in ctx.pool[:8]) + (" ..." if len(ctx.pool) > 8 else "")
+            raise SimEditError(
+                f"no object in the pool can take this edit (needs {kind.needs(name)}; pool: {pool}); "
+                "widen objects.include or set its weight to 0",
+                file=spec_path, field=where,
+            )
+        if edit_spec.kind == "count":
+            n_hi = bounds(getattr(edit_spec.subtypes, name).n)[1]
+            if n_hi < 1:
+                raise SimEditError("n must be at least 1", file=spec_path, field=f"{where}.n")
+            if name == "remove" and n_hi > bounds(spec.objects.count)[1]:
+                raise SimEditError(
+                    f"cannot remove {n_hi} objects from scenes of at most {bounds(spec.objects.count)[1]}",
+                    file=spec_path, field=f"{where}.n",
+                )
+    capacity = area_capacity(ctx)
+    extra = bounds(edit_spec.subtypes.add.n)[1] if edit_spec.kind == "count" else 0
+    most = bounds(spec.objects.count)[1] + extra
+    if most > capacity:
+        raise SimEditError(
+            f"up to {most} objects cannot fit in placement.area (room for about {capacity}); "
+            "enlarge the area or lower the count",
+            file=spec_path, field="objects.count" if not extra else f"edits[{i}].subtypes.add.n",
+        )
+
+
+def area_capacity(ctx: EditContext) -> int:
+    """A generous estimate of how many typical pool objects fit in the placement area."""
+    (x0, x1), (y0, y1) = ctx.spec.placement.area
+    radii = sorted(
+        float(np.max(np.linalg.norm(ctx.catalog.geometry(a.id).hull[:, :2], axis=1))) for a in ctx.pool
+    )
+    r = radii[len(radii) // 2] * bounds(ctx.spec.objects.scale)[0] + ctx.spec.placement.min_gap / 2
+    return int((x1 - x0) * (y1 - y0) / (math.pi * r * r) * 0.8)

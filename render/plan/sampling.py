@@ -1,0 +1,149 @@
+"""Sample a source scene from a spec: camera, lights, floor and non-overlapping objects in view.
+
+Everything drawn here comes from the sample's own `numpy.random.Generator`, so a scene is a
+pure function of (spec, catalog, seed, index, attempt). Objects are spawned upright with a
+random yaw, a few millimeters above the floor; `physics.settle` brings them to rest.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simedit.render import camera as cam
+from simedit.render.catalog.model import Asset, Catalog
+from simedit.render.common.errors import Reject
+from simedit.render.poses import footprint_radius, resting_height, world_hull, yaw_quat
+from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World
+from simedit.render.spec import Spec, bounds
+
+
+@dataclass(frozen=True)
+class ObjectRequest:
+    """An object the edit needs in the source scene (e.g. two same-name mugs for "remove two")."""
+
+    asset_id: str
+    color: str | None  # None: the sampler picks one (colorable assets) or keeps the asset's look
+
+
+def uniform(rng: np.random.Generator, r: float | tuple[float, float]) -> float:
+    lo, hi = bounds(r)
+    return float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+
+
+def integer(rng: np.random.Generator, r: int | tuple[int, int]) -> int:
+    lo, hi = bounds(r)
+    return int(rng.integers(lo, hi + 1))
+
+
+def sample_camera(spec: Spec, rng: np.random.Generator) -> Camera:
+    c = spec.camera
+    dist = uniform(rng, c.distance)
+    elev = math.radians(uniform(rng, c.elevation_deg))
+    azim = math.radians(uniform(rng, c.azimuth_deg))
+    fov = math.radians(uniform(rng, c.fov_deg))
+    look = np.asarray(c.look_at, float)
+    offset = dist * np.array([math.sin(azim) * math.cos(elev), -math.cos(azim) * math.cos(elev), math.sin(elev)])
+    return Camera(
+        position=tuple(float(v) for v in look + offset),
+        look_at=tuple(float(v) for v in look),
+        fov=fov,
+        width=spec.render.width,
+        height=spec.render.height,
+    )
+
+
+def sample_lighting(spec: Spec, rng: np.random.Generator) -> tuple[list[Light], World]:
+    lt = spec.lighting
+    hdri = str(lt.hdri[int(rng.integers(len(lt.hdri)))]) if lt.hdri else None
+    world = World(
+        hdri=hdri,
+        strength=uniform(rng, lt.hdri_strength),
+        rotation=math.radians(uniform(rng, lt.hdri_rotation_deg)),
+    )
+    lights: list[Light] = []
+    if lt.sun is not None:
+        elev = math.radians(uniform(rng, lt.sun.elevation_deg))
+        azim = math.radians(uniform(rng, lt.sun.azimuth_deg))
+        toward_sun = np.array([math.cos(elev) * math.cos(azim), math.cos(elev) * math.sin(azim), math.sin(elev)])
+        lights.append(Light(kind="sun", energy=uniform(rng, lt.sun.energy), direction=tuple(float(v) for v in -toward_sun)))
+    return lights, world
+
+
+def sample_floor(spec: Spec, catalog: Catalog, rng: np.random.Generator) -> Floor:
+    color = spec.floor.colors[int(rng.integers(len(spec.floor.colors)))]
+    return Floor(color=color, rgb=tuple(catalog.palette[color]), size=spec.floor.size)
+
+
+def make_object(
+    uid: str, asset: Asset, color: str | None, catalog: Catalog, colors: list[str], scale: float,
+    rng: np.random.Generator,
+) -> SceneObject:
+    """An upright object at the origin with a random yaw and a color (for colorable assets)."""
+    if asset.colorable:
+        color = color or colors[int(rng.integers(len(colors)))]
+    else:
+        color = None
+    return SceneObject(
+        uid=uid,
+        asset_id=asset.id,
+        name=catalog.display_name(asset.id, color),
+        position=(0.0, 0.0, 0.0),
+        rotation=yaw_quat(float(rng.uniform(0, 2 * math.pi))),
+        scale=scale,
+        color=color,
+        rgb=tuple(catalog.palette[color]) if color else None,
+    )
+
+
+def fits(obj: SceneObject, others: list[SceneObject], catalog: Catalog, spec: Spec, camera: Camera) -> bool:
+    """Inside the placement area, clear of every other footprint, and fully in the frame."""
+    (x0, x1), (y0, y1) = spec.placement.area
+    x, y, _ = obj.position
+    if not (x0 <= x <= x1 and y0 <= y <= y1):
+        return False
+    r = footprint_radius(obj, catalog)
+    for other in others:
+        gap = math.dist(obj.position[:2], other.position[:2]) - r - footprint_radius(other, catalog)
+        if gap < spec.placement.min_gap:
+            return False
+    return cam.in_view(camera, world_hull(obj, catalog), spec.placement.margin_px)
+
+
+def place(
+    obj: SceneObject, others: list[SceneObject], catalog: Catalog, spec: Spec, camera: Camera,
+    rng: np.random.Generator,
+) -> SceneObject:
+    """Try random floor positions until one fits; Reject("no_room") if none does."""
+    (x0, x1), (y0, y1) = spec.placement.area
+    for _ in range(spec.placement.max_tries):
+        obj.position = (float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1)), 0.0)
+        obj.position = (obj.position[0], obj.position[1], resting_height(obj, catalog))
+        if fits(obj, others, catalog, spec, camera):
+            return obj
+    raise Reject("no_room", f"could not place {obj.name}")
+
+
+def next_uid(objects: list[SceneObject]) -> str:
+    return f"o{1 + max((int(o.uid[1:]) for o in objects), default=-1)}"
+
+
+def sample_scene(
+    spec: Spec, catalog: Catalog, pool: list[Asset], colors: list[str], rng: np.random.Generator,
+    required: list[ObjectRequest] = (),
+) -> Scene:
+    """A source scene (not yet settled) holding the required objects plus random ones from the pool."""
+    camera = sample_camera(spec, rng)
+    lights, world = sample_lighting(spec, rng)
+    floor = sample_floor(spec, catalog, rng)
+    count = max(integer(rng, spec.objects.count), len(required))
+    picks = [(catalog.get(r.asset_id), r.color) for r in required]
+    picks += [(pool[int(rng.integers(len(pool)))], None) for _ in range(count - len(picks))]
+    order = rng.permutation(len(picks))  # required objects should not always be o0, o1...
+    objects: list[SceneObject] = []
+    for k, i in enumerate(order):
+        asset, color = picks[int(i)]
+        obj = make_object(f"o{k}", asset, color, catalog, colors, uniform(rng, spec.objects.scale), rng)
+        objects.append(place(obj, objects, catalog, spec, camera, rng))
+    return Scene(objects=objects, camera=camera, lights=lights, world=world, floor=floor)

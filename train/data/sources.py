@@ -1,0 +1,257 @@
+"""Datasets of editing pairs. Each source is a random-access list of pairs; `load(i)` returns an
+`Example` or raises `Unreadable`, which the training data pipeline counts and skips (a missing
+image must never crash a run hours in).
+
+Sources:
+- `RenderRun`: a run directory written by `render` (manifest.jsonl, images, instance masks).
+- `AuroraJson`: `[{"input": path, "output": path, "instruction": text}, ...]`, paths relative
+  to a root. Video-derived pairs use the same format (`type: video`).
+- `HFDataset`: columns input_image, edit_prompt, edited_image; either a `datasets` folder written
+  by `save_to_disk`, or an imagefolder (images plus metadata.jsonl / metadata.csv).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+from simedit.train.errors import TrainError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Example:
+    source: Image.Image
+    instruction: str
+    target: Image.Image
+    mask: Image.Image | None  # mode "L", 255 where the edit happens; None when unknown
+    source_name: str
+
+
+class Unreadable(Exception):
+    """This pair cannot be used (missing or corrupt image); skipped and counted."""
+
+
+class Source(Protocol):
+    name: str
+
+    def __len__(self) -> int: ...
+    def load(self, i: int) -> Example: ...
+    def instructions(self) -> list[str]: ...
+
+
+@dataclass
+class SkipCounter:
+    """Counts skipped pairs per source; warns for the first few so the log stays readable."""
+
+    counts: Counter = field(default_factory=Counter)
+    warn_first: int = 5
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def skip(self, source: str, reason: str) -> None:
+        with self._lock:
+            self.counts[source] += 1
+            n = sum(self.counts.values())
+        if n <= self.warn_first:
+            log.warning("skipping pair from %s: %s (%d skipped so far)", source, reason, n)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _open_image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy()
+    except (OSError, ValueError) as e:  # missing, truncated, not an image
+        raise Unreadable(f"{path}: {e.__class__.__name__}: {e}") from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TrainError("file not found", file=str(path)) from None
+    except json.JSONDecodeError as e:
+        raise TrainError(f"not valid JSON ({e})", file=str(path)) from None
+
+
+class RenderRun:
+    """A `render` run directory. The edit mask is the union, over source and target instance
+    masks, of the pixels of the objects listed in `edited`."""
+
+    def __init__(self, path: str | Path, name: str | None = None):
+        self.root = Path(path)
+        self.name = name or self.root.name
+        manifest = self.root / "manifest.jsonl"
+        if not manifest.is_file():
+            raise TrainError("no manifest.jsonl: not a render run directory", file=str(self.root))
+        self.rows: list[dict] = []
+        for n, line in enumerate(manifest.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                row["source"]["image"], row["target"]["image"], row["instruction"]  # noqa: B018
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise TrainError(f"line {n}: bad manifest row ({e})", file=str(manifest)) from None
+            self.rows.append(row)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def instructions(self) -> list[str]:
+        return [r["instruction"] for r in self.rows]
+
+    def _edit_mask(self, row: dict) -> Image.Image | None:
+        edited = set(row.get("edited") or [])
+        ids = row.get("mask_ids") or {}
+        values = [int(v) for v, obj in ids.items() if obj in edited]
+        union = None
+        for side in ("source", "target"):
+            rel = row[side].get("mask")
+            if not rel:
+                return None
+            m = np.asarray(_open_image(self.root / rel))
+            if m.ndim == 3:
+                m = m[..., 0]
+            hit = np.isin(m, values)
+            union = hit if union is None else union | hit
+        return Image.fromarray((union * 255).astype(np.uint8), "L") if union is not None else None
+
+    def load(self, i: int) -> Example:
+        row = self.rows[i]
+        src = _open_image(self.root / row["source"]["image"])
+        tgt = _open_image(self.root / row["target"]["image"])
+        return Example(src, row["instruction"], tgt, self._edit_mask(row), self.name)
+
+
+class AuroraJson:
+    """AURORA-style JSON list; also the format of video-derived pairs."""
+
+    def __init__(self, path: str | Path, root: str | Path | None = None, name: str | None = None):
+        self.path = Path(path)
+        self.root = Path(root) if root is not None else self.path.parent
+        self.name = name or self.path.stem
+        rows = _read_json(self.path)
+        if not isinstance(rows, list):
+            raise TrainError("expected a JSON list of {input, output, instruction}", file=str(self.path))
+        for n, r in enumerate(rows):
+            if not isinstance(r, dict) or not all(k in r for k in ("input", "output", "instruction")):
+                raise TrainError(f"item {n}: expected keys input, output, instruction", file=str(self.path))
+        self.rows: list[dict] = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def instructions(self) -> list[str]:
+        return [r["instruction"] for r in self.rows]
+
+    def load(self, i: int) -> Example:
+        r = self.rows[i]
+        return Example(_open_image(self.root / r["input"]), r["instruction"],
+                       _open_image(self.root / r["output"]), None, self.name)
+
+
+def _as_image(value: Any, base: Path) -> Image.Image:
+    """An image cell: PIL image (decoded datasets column), {"bytes","path"} dict, or a path."""
+    if isinstance(value, Image.Image):
+        return value
+    if isinstance(value, dict):
+        if value.get("bytes"):
+            try:
+                return Image.open(io.BytesIO(value["bytes"]))
+            except OSError as e:
+                raise Unreadable(f"undecodable image bytes: {e}") from None
+        value = value.get("path")
+    if isinstance(value, str) and value:
+        return _open_image(base / value)
+    raise Unreadable(f"no image in cell {type(value).__name__}")
+
+
+class HFDataset:
+    """Columns input_image, edit_prompt, edited_image. An imagefolder is read directly from its
+    metadata file (file columns `input_image`/`edited_image`, or the imagefolder convention
+    `input_image_file_name`/`edited_image_file_name`); a `save_to_disk` folder needs `datasets`."""
+
+    COLUMNS = ("input_image", "edit_prompt", "edited_image")
+
+    def __init__(self, path: str | Path, name: str | None = None, split: str = "train"):
+        self.root = Path(path)
+        self.name = name or self.root.name
+        if not self.root.is_dir():
+            raise TrainError("dataset folder not found", file=str(self.root))
+        meta_jsonl, meta_csv = self.root / "metadata.jsonl", self.root / "metadata.csv"
+        self._ds = None
+        if meta_jsonl.is_file() or meta_csv.is_file():
+            meta = meta_jsonl if meta_jsonl.is_file() else meta_csv
+            if meta == meta_jsonl:
+                rows = [json.loads(l) for l in meta.read_text().splitlines() if l.strip()]
+            else:
+                rows = list(csv.DictReader(meta.open()))
+            self.rows = [{k.removesuffix("_file_name"): v for k, v in r.items()} for r in rows]
+            for n, r in enumerate(self.rows):
+                if not all(c in r for c in self.COLUMNS):
+                    raise TrainError(f"row {n}: expected columns {', '.join(self.COLUMNS)}", file=str(meta))
+        else:
+            self._ds = self._load_from_disk(split)
+            self.rows = []
+
+    def _load_from_disk(self, split: str):
+        try:
+            import datasets  # optional: pyarrow must import in this environment
+        except ImportError as e:
+            raise TrainError(f"reading a save_to_disk folder needs the `datasets` library, which failed to "
+                             f"import ({e}); export an imagefolder instead", file=str(self.root)) from None
+        try:
+            ds = datasets.load_from_disk(str(self.root))
+        except (FileNotFoundError, ValueError) as e:
+            raise TrainError(f"not a datasets folder or imagefolder ({e})", file=str(self.root)) from None
+        if isinstance(ds, datasets.DatasetDict):
+            if split not in ds:
+                raise TrainError(f"no split {split!r} (has {', '.join(ds)})", file=str(self.root), field="split")
+            ds = ds[split]
+        missing = [c for c in self.COLUMNS if c not in ds.column_names]
+        if missing:
+            raise TrainError(f"missing columns {', '.join(missing)}", file=str(self.root))
+        # Undecoded images: a corrupt cell becomes a skipped pair instead of an exception in iteration.
+        return ds.cast_column("input_image", datasets.Image(decode=False)).cast_column(
+            "edited_image", datasets.Image(decode=False))
+
+    def __len__(self) -> int:
+        return len(self._ds) if self._ds is not None else len(self.rows)
+
+    def instructions(self) -> list[str]:
+        return list(self._ds["edit_prompt"]) if self._ds is not None else [r["edit_prompt"] for r in self.rows]
+
+    def load(self, i: int) -> Example:
+        row = self._ds[i] if self._ds is not None else self.rows[i]
+        src, tgt = _as_image(row["input_image"], self.root), _as_image(row["edited_image"], self.root)
+        try:
+            src.load(), tgt.load()
+        except OSError as e:
+            raise Unreadable(f"row {i}: {e}") from None
+        return Example(src, row["edit_prompt"], tgt, None, self.name)
+
+
+def open_source(kind: str, path: str | Path, *, name: str, root: str | Path | None = None) -> Source:
+    """Build a source from its config entry."""
+    if kind == "render":
+        return RenderRun(path, name)
+    if kind in ("aurora_json", "video"):
+        return AuroraJson(path, root, name)
+    if kind == "hf":
+        return HFDataset(path, name)
+    raise TrainError(f"unknown dataset type {kind!r}", field="type")

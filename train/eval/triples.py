@@ -1,0 +1,182 @@
+"""DiscEdit triples for a render run: (source image, change prompt, no-change prompt, task).
+
+The change prompt is the pair's true instruction. The no-change prompt is the same sentence about
+something that cannot change the image (AURORA appendix H builds these by hand):
+
+- **absent object** (all kinds but `count add`): every edited object's name is replaced by the
+  name of a catalog object that is not in the scene (a category absent from both source and
+  target scene, with a palette color when the asset is colorable). "remove the red mug" ->
+  "remove the green traffic cone"; "move the red mug to the left of the bowl" -> "move the green
+  traffic cone to the left of the bowl". Plurals follow ("the red mugs" -> "the green traffic
+  cones") and "a"/"an" are fixed.
+- **invariant rotation** (rotation runs): when the source scene has an `invariant` object (a
+  ball) with a unique name that is not edited, the edited object's name is replaced by it:
+  "turn the red mug around" -> "turn the blue tennis ball around"; a rotated ball looks the same.
+
+`count add` pairs get no triple: adding an absent object is itself a change ("add a squirrel" has
+no no-change counterpart, appendix H). Pairs whose instruction does not contain the edited object's
+name are skipped too. The choice is deterministic: a per-pair generator seeded from the pair's key
+and instruction. No torch, no Blender.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import inflect
+import numpy as np
+
+from simedit.render.catalog.model import Catalog, load_catalog
+from simedit.render.common.errors import SimEditError
+
+_INFLECT = inflect.engine()
+
+
+def _rng(*parts: str) -> np.random.Generator:
+    digest = hashlib.sha256("|".join(parts).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _plural(name: str) -> str:
+    return str(_INFLECT.plural_noun(name))
+
+
+def _objects(scene: dict | None) -> list[dict]:
+    return list((scene or {}).get("objects") or [])
+
+
+def replace_names(text: str, mapping: dict[str, str]) -> tuple[str, set[str]]:
+    """Replace each noun phrase `old` of `mapping` (and its plural) by `new` (and its plural), at
+    word boundaries, in one pass (a new name is never replaced again); fix "a"/"an" before the new
+    phrases. Returns (text, the olds that were found)."""
+    forms: dict[str, tuple[str, str]] = {}
+    for old, new in mapping.items():
+        forms[_plural(old).lower()] = (_plural(new), old)
+        forms.setdefault(old.lower(), (new, old))
+    pattern = r"\b(" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")\b"
+    found: set[str] = set()
+
+    def sub(m: re.Match) -> str:
+        new, old = forms[m.group(1).lower()]
+        found.add(old)
+        return new
+
+    text = re.sub(pattern, sub, text, flags=re.IGNORECASE)
+    for new in mapping.values():
+        text = re.sub(r"\b(a|an) " + re.escape(new) + r"\b", str(_INFLECT.a(new)).replace("\\", "\\\\"), text)
+    return text, found
+
+
+def _absent_names(catalog: Catalog, present_categories: set[str], present_names: set[str], instruction: str,
+                  rng: np.random.Generator, k: int) -> list[str]:
+    low = instruction.lower()
+    present_words = {w for n in present_names for w in n.lower().split()}
+    pool = [a for a in sorted(catalog.assets.values(), key=lambda a: a.id)  # nothing alike in the scene
+            if a.category not in present_categories and a.name not in low and a.name.split()[-1] not in present_words]
+    names: list[str] = []
+    for idx in rng.permutation(len(pool)):
+        a = pool[int(idx)]
+        if any(a.category == catalog.assets[n_id].category for n_id in names):  # distinct categories
+            continue
+        names.append(a.id)
+        if len(names) == k:
+            break
+    out = []
+    for asset_id in names:
+        a = catalog.assets[asset_id]
+        color = str(rng.choice(sorted(catalog.palette))) if a.colorable else a.color
+        name = catalog.display_name(asset_id, color)
+        if name in present_names:
+            continue
+        out.append(name)
+    return out
+
+
+def triple_for_row(row: dict, catalog: Catalog) -> tuple[dict | None, str]:
+    """(triple without the source path, "") or (None, skip reason)."""
+    kind, subtype = str(row.get("kind") or ""), str(row.get("subtype") or "")
+    instruction = str(row["instruction"])
+    if kind == "count" and subtype == "add":
+        return None, "count_add_has_no_no_change"
+    src_objs, tgt_objs = _objects(row.get("source_scene")), _objects(row.get("target_scene"))
+    names_by_uid = {o["uid"]: o["name"] for o in src_objs if "uid" in o and "name" in o}
+    if not names_by_uid:  # older manifests: the flat objects table
+        names_by_uid = {uid: o.get("name") for uid, o in (row.get("objects") or {}).items() if o.get("name")}
+    edited = [names_by_uid[u] for u in row.get("edited") or [] if u in names_by_uid]
+    edited = sorted(set(edited), key=lambda n: (-len(n), n))  # longest first: "red coffee mug" before "mug"
+    if not edited:
+        return None, "edited_object_not_in_source"
+    rng = _rng(str(row.get("key", row.get("index", ""))), instruction)
+    present = src_objs + tgt_objs
+    present_names = {o.get("name", "") for o in present}
+    name_count = Counter(o.get("name") for o in src_objs)
+
+    replacements: dict[str, str] = {}
+    how = "absent_object"
+    if kind == "rotation":
+        edited_uids = set(row.get("edited") or [])
+        balls = [o["name"] for o in src_objs
+                 if o.get("uid") not in edited_uids and o.get("asset_id") in catalog.assets
+                 and "invariant" in catalog.assets[o["asset_id"]].tags and name_count[o["name"]] == 1
+                 and o["name"] not in edited]
+        if balls and len(edited) == 1:
+            ball = balls[int(rng.integers(len(balls)))]
+            if not re.search(r"\b" + re.escape(ball) + r"\b", instruction, re.IGNORECASE):
+                replacements = {edited[0]: ball}
+                how = "invariant_rotation"
+    if not replacements:
+        cats = {catalog.assets[o["asset_id"]].category for o in present if o.get("asset_id") in catalog.assets}
+        absent = _absent_names(catalog, cats, present_names, instruction, rng, len(edited))
+        if len(absent) < len(edited):
+            return None, "no_absent_object"
+        replacements = dict(zip(edited, absent))
+
+    text, found = replace_names(instruction, replacements)
+    if found != set(replacements):
+        return None, "name_not_in_instruction"
+    if text == instruction:
+        return None, "name_not_in_instruction"
+    return {"change": instruction, "no_change": text, "task": kind or "all", "no_change_kind": how,
+            "replaced": replacements, "key": row.get("key")}, ""
+
+
+def triples_for_run(run_dir: str | Path, catalog: Catalog | None = None, skipped: Counter | None = None) -> list[dict]:
+    """One triple per usable manifest row: {"source": absolute image path, "change", "no_change",
+    "task": edit kind, "no_change_kind", "replaced", "key"}. Skips are counted in `skipped`."""
+    root = Path(run_dir)
+    manifest = root / "manifest.jsonl"
+    if not manifest.is_file():
+        raise SimEditError("no manifest.jsonl: not a render run directory", file=str(root))
+    catalog = catalog or load_catalog()
+    skipped = skipped if skipped is not None else Counter()
+    out = []
+    for n, line in enumerate(manifest.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            src = row["source"]["image"]
+            row["instruction"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise SimEditError(f"line {n}: bad manifest row ({e})", file=str(manifest)) from None
+        t, why = triple_for_row(row, catalog)
+        if t is None:
+            skipped[why] += 1
+            continue
+        out.append({"source": str((root / src).resolve()), **t})
+    return out
+
+
+def write_triples(triples: list[dict], out: str | Path) -> Path:
+    """Write the triples JSON with source paths relative to its folder (atomic)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{**t, "source": os.path.relpath(t["source"], out.parent.resolve())} for t in triples]
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(rows, indent=1))
+    os.replace(tmp, out)
+    return out

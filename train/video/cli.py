@@ -1,0 +1,131 @@
+"""The `video-pairs` command: edit pairs from action videos, in the AURORA JSON format.
+
+    video-pairs ssv2 --videos DIR --labels LABELS.json --out OUT_DIR [options]
+    video-pairs segments --videos DIR --csv SEGMENTS.csv --out OUT_DIR [--columns role=name,...] [options]
+
+Options (flags override `--config FILE.yaml`, whose keys are the same names with underscores:
+measure, min_similarity, max_similarity, size, pixel_tolerance, model_path, drop_words,
+last_offset, best_pair, candidates, max_side, limit):
+    --measure pixel|phash|embedding   frame similarity (embedding needs --model-path, a local folder)
+    --min-similarity X                below: camera move / too different (rejected)
+    --max-similarity X                above: near-identical (rejected)
+    --best-pair [--candidates K]      EditWorld: most-changed passing pair among K frames
+    --last-offset N                   use the N-th frame from the end (ssv2)
+    --drop-words "a,b" | --no-drop-words   keyword filter (ssv2 default: AURORA's list; segments: none)
+
+Writes OUT_DIR/pairs.json (train dataset `type: video`, `path: OUT_DIR/pairs.json`), OUT_DIR/images/
+and OUT_DIR/report.json.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from simedit.render.common.errors import run_command
+from simedit.render.common.yaml_file import read_yaml
+from simedit.train.errors import TrainError
+
+FILTER_KEYS = ("measure", "min_similarity", "max_similarity", "size", "pixel_tolerance", "model_path")
+OTHER_KEYS = ("drop_words", "last_offset", "best_pair", "candidates", "max_side", "limit")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="video-pairs", description="Edit pairs from action videos (AURORA JSON format).")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name, help_ in (("ssv2", "Something-Something v2 style: videos + label JSON"),
+                        ("segments", "EPIC-Kitchens / MPII-Cooking style segment CSV")):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("--videos", required=True, help="folder of videos (searched recursively by file stem)")
+        if name == "ssv2":
+            s.add_argument("--labels", required=True, help="label JSON: [{id, label, template, placeholders}]")
+        else:
+            s.add_argument("--csv", required=True, help="segment CSV with a header")
+            s.add_argument("--columns", help="role=column overrides, e.g. video=file_name,start_frame=start,narration=caption")
+        s.add_argument("--out", required=True, help="output folder")
+        s.add_argument("--config", help="YAML with the option names below (underscores)")
+        s.add_argument("--measure", choices=("pixel", "phash", "embedding"))
+        s.add_argument("--model-path", help="local CLIP-style model folder for --measure embedding")
+        s.add_argument("--min-similarity", type=float)
+        s.add_argument("--max-similarity", type=float)
+        s.add_argument("--size", type=int, help="pixel measure: downscaled side (default 32)")
+        s.add_argument("--pixel-tolerance", type=float, help="pixel measure: channel change that counts, on [0,1]")
+        s.add_argument("--best-pair", action="store_true", default=None)
+        s.add_argument("--candidates", type=int)
+        s.add_argument("--last-offset", type=int)
+        s.add_argument("--max-side", type=int, help="downscale frames to at most this side")
+        s.add_argument("--limit", type=int, help="stop after this many accepted pairs")
+        g = s.add_mutually_exclusive_group()
+        g.add_argument("--drop-words", help="comma-separated words/phrases; labels containing one are dropped")
+        g.add_argument("--no-drop-words", action="store_true")
+    return p
+
+
+def _settings(a: argparse.Namespace) -> dict:
+    settings: dict = {}
+    if a.config:
+        path = Path(a.config)
+        data = read_yaml(path, "config", TrainError) or {}
+        if not isinstance(data, dict):
+            raise TrainError("expected a mapping of options", file=str(path))
+        for k, v in data.items():
+            if k not in FILTER_KEYS + OTHER_KEYS:
+                raise TrainError(f"unknown option; expected one of {', '.join(FILTER_KEYS + OTHER_KEYS)}",
+                                 file=str(path), field=str(k))
+            settings[k] = v
+    for k in FILTER_KEYS + OTHER_KEYS:
+        v = getattr(a, k, None)
+        if v is not None and k != "drop_words":
+            settings[k] = v
+    if a.no_drop_words:
+        settings["drop_words"] = []
+    elif a.drop_words is not None:
+        settings["drop_words"] = [w.strip() for w in a.drop_words.split(",") if w.strip()]
+    if "drop_words" in settings and isinstance(settings["drop_words"], str):
+        settings["drop_words"] = [w.strip() for w in settings["drop_words"].split(",") if w.strip()]
+    return settings
+
+
+def _run(argv: list[str]) -> int:
+    a = _parser().parse_args(argv)
+    from simedit.train.video.frame_filters import FilterConfig
+    from simedit.train.video.pairs import (
+        DEFAULT_DROP_WORDS,
+        VideoPairsConfig,
+        make_pairs,
+        segment_clips,
+        ssv2_clips,
+    )
+
+    st = _settings(a)
+    try:
+        fcfg = FilterConfig(**{k: st[k] for k in FILTER_KEYS if k in st})
+        cfg = VideoPairsConfig(filter=fcfg, **{k: st[k] for k in OTHER_KEYS if k in st and k != "drop_words"})
+    except TypeError as e:
+        raise TrainError(f"bad option ({e})", field="config") from None
+    fcfg.check()
+    rejected: Counter = Counter()
+    if a.cmd == "ssv2":
+        clips = ssv2_clips(a.labels, st.get("drop_words", DEFAULT_DROP_WORDS), rejected)
+    else:
+        columns = {}
+        for item in (a.columns or "").split(","):
+            if item.strip():
+                role, sep, name = item.partition("=")
+                if not sep:
+                    raise TrainError(f"expected role=column, got {item!r}", field="--columns")
+                columns[role.strip()] = name.strip()
+        clips = segment_clips(a.csv, columns, st.get("drop_words", ()), rejected)
+    report = make_pairs(clips, a.videos, a.out, cfg, rejected)
+    print(report.summary())
+    print(f"train with: {{name: video, type: video, path: {report.out}}}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(_run, argv, prefix="video-pairs: ", errors=(TrainError,))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

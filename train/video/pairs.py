@@ -1,0 +1,428 @@
+"""Edit pairs from action videos on disk, written in the AURORA JSON format the trainer reads
+(`[{"input", "output", "instruction"}]`, paths relative to the JSON's folder; dataset `type: video`).
+
+Two inputs:
+
+- **Something-Something v2 style**: a folder of videos (`<id>.webm`, any container PyAV reads,
+  found recursively by file stem) and the label JSON (`[{"id", "label", "template",
+  "placeholders"}]`). The pair is the first and the last frame; `last_offset = n` takes the n-th
+  frame from the end instead, and when the tail of a video cannot be decoded the last frame that
+  could be is used. The instruction is the template with its `[...]` slots filled by the
+  placeholders in order (the `label` when there is no template), first letter lower-cased.
+  Labels whose *template* (so object names never trigger it) contains a drop word are skipped;
+  the default list is AURORA's (appendix E). A word matches at a word start: "show" drops
+  "Showing [something] to the camera".
+- **Segment annotations** (EPIC-Kitchens / MPII-Cooking style CSV): one row per segment with a
+  video id, start and stop (frame numbers, 0-based in the decoded video, or timestamps
+  `HH:MM:SS.fff` / seconds; timestamps win when both are present), and a narration (or verb and
+  noun). The pair is the first and last frame of the segment; the instruction the narration,
+  else "verb noun".
+
+Every pair then goes through the frame-pair filter (`train.frame_filters`): near-identical
+pairs and camera moves are rejected. With `best_pair`, `candidates` frames spread evenly over the
+clip are compared and the pair with the largest change that still passes is kept (EditWorld).
+
+Unreadable or missing videos are skipped and counted (a warning for the first few); the report
+counts everything. Frames are decoded with PyAV (FFmpeg).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+import tempfile
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+from simedit.train.errors import TrainError
+from simedit.train.video.frame_filters import FilterConfig, best_pair, judge, make_similarity
+
+log = logging.getLogger(__name__)
+
+# AURORA, appendix E: keywords of Something-Something templates that rarely give a visible change.
+DEFAULT_DROP_WORDS: tuple[str, ...] = (
+    "pretend", "holding", "fail", "roll", "then letting it", "until it falls down", "spin",
+    "nothing happens", "show", "falling like", "squeezing", "throwing", "slightly",
+)
+VIDEO_EXTENSIONS = (".webm", ".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ogv")
+WARN_FIRST = 5
+
+
+class Unreadable(Exception):
+    """A video that cannot be opened or decoded (skipped and counted)."""
+
+
+@dataclass
+class Clip:
+    """One candidate pair: a video, an instruction and the span to take the frames from."""
+
+    key: str  # unique, file-name safe
+    video_id: str
+    instruction: str
+    start: float | None = None  # None: first frame
+    stop: float | None = None  # None: last frame (minus last_offset)
+    unit: str = "frame"  # "frame" or "second"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VideoPairsConfig:
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    last_offset: int = 0  # n-th frame from the end of a clip without a stop (0 = last)
+    best_pair: bool = False  # EditWorld: most-changed passing pair among `candidates` frames
+    candidates: int = 8
+    max_side: int | None = None  # downscale frames so the longer side is at most this
+    limit: int | None = None  # stop after this many accepted pairs
+    image_format: str = "png"
+
+
+@dataclass
+class VideoPairsReport:
+    out: Path
+    accepted: int = 0
+    rejected: Counter = field(default_factory=Counter)  # reason -> count (filters, labels, videos)
+
+    def as_dict(self) -> dict:
+        return {"pairs": str(self.out), "accepted": self.accepted, "rejected": dict(sorted(self.rejected.items()))}
+
+    def summary(self) -> str:
+        rej = ", ".join(f"{k}: {v}" for k, v in sorted(self.rejected.items())) or "none"
+        return f"{self.accepted} pairs written to {self.out}; rejected: {rej}"
+
+
+# ----------------------------------------------------------------------------- text
+
+def matches_drop_word(text: str, words: Iterable[str]) -> str | None:
+    """The first drop word (or phrase) that starts at a word boundary in `text`, else None."""
+    low = text.lower()
+    for w in words:
+        if re.search(r"\b" + re.escape(w.lower()), low):
+            return w
+    return None
+
+
+def fill_template(template: str, placeholders: list[str]) -> str | None:
+    """"Putting [something] on [something]" + ["a cup", "a table"] -> "putting a cup on a table";
+    None when the number of slots and placeholders differ."""
+    slots = re.findall(r"\[[^\]]*\]", template)
+    if len(slots) != len(placeholders):
+        return None
+    it = iter(placeholders)
+    text = re.sub(r"\[[^\]]*\]", lambda m: str(next(it)).strip(), template)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:1].lower() + text[1:]
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "x"
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def index_videos(videos_dir: str | Path) -> dict[str, Path]:
+    """File stem -> path for every video file under `videos_dir` (recursive)."""
+    root = Path(videos_dir)
+    if not root.is_dir():
+        raise TrainError("videos folder not found", file=str(root), field="videos")
+    index: dict[str, Path] = {}
+    for p in sorted(root.rglob("*")):
+        if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file():
+            index.setdefault(p.stem, p)
+    return index
+
+
+def ssv2_clips(labels_json: str | Path, drop_words: Iterable[str] = DEFAULT_DROP_WORDS,
+               rejected: Counter | None = None) -> list[Clip]:
+    """Clips from a Something-Something v2 label JSON; dropped labels are counted in `rejected`."""
+    path = Path(labels_json)
+    try:
+        rows = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TrainError("label file not found", file=str(path), field="labels") from None
+    except json.JSONDecodeError as e:
+        raise TrainError(f"not valid JSON ({e})", file=str(path), field="labels") from None
+    if not isinstance(rows, list):
+        raise TrainError("expected a JSON list of {id, label, template, placeholders}", file=str(path))
+    rejected = rejected if rejected is not None else Counter()
+    drop_words = tuple(drop_words)
+    clips = []
+    for n, r in enumerate(rows):
+        if not isinstance(r, dict) or "id" not in r:
+            raise TrainError(f"item {n}: expected an object with an `id`", file=str(path), field=f"[{n}].id")
+        template, label = r.get("template"), r.get("label")
+        if template:
+            text = fill_template(template, list(r.get("placeholders") or []))
+            if text is None:
+                if not label:
+                    rejected["bad_placeholders"] += 1
+                    continue
+                text = label
+            probe = re.sub(r"\[[^\]]*\]", " ", template)
+        elif label:
+            text = probe = label
+        else:
+            rejected["no_label"] += 1
+            continue
+        if matches_drop_word(probe, drop_words):
+            rejected["drop_word"] += 1
+            continue
+        vid = str(r["id"])
+        clips.append(Clip(key=_safe(vid), video_id=vid, instruction=text,
+                          meta={"dataset": "ssv2", "template": template}))
+    return clips
+
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "video": ("video_id", "video", "vid", "file_name", "filename", "file", "video_name"),
+    "start_time": ("start_timestamp", "start_time", "start_sec", "start_seconds"),
+    "stop_time": ("stop_timestamp", "end_timestamp", "stop_time", "end_time", "stop_sec", "end_sec"),
+    "start_frame": ("start_frame", "startframe", "start"),
+    "stop_frame": ("stop_frame", "end_frame", "endframe", "stop", "end"),
+    "narration": ("narration", "caption", "description", "sentence", "activity_category_name"),
+    "verb": ("verb", "action"),
+    "noun": ("noun", "object"),
+    "id": ("narration_id", "uid", "segment_id", "id"),
+}
+
+
+def parse_time(value: str) -> float:
+    """"00:01:02.50" / "01:02.5" / "62.5" -> seconds."""
+    parts = value.strip().split(":")
+    if not 1 <= len(parts) <= 3:
+        raise ValueError(value)
+    seconds = 0.0
+    for p in parts:
+        seconds = seconds * 60 + float(p)
+    if seconds < 0:
+        raise ValueError(value)
+    return seconds
+
+
+def segment_clips(csv_path: str | Path, columns: dict[str, str] | None = None,
+                  drop_words: Iterable[str] = (), rejected: Counter | None = None) -> list[Clip]:
+    """Clips from a segment CSV (comma or tab separated, with a header). `columns` maps a role
+    (video, start_time, stop_time, start_frame, stop_frame, narration, verb, noun, id) to a
+    column name and overrides the aliases in COLUMN_ALIASES."""
+    path = Path(csv_path)
+    if not path.is_file():
+        raise TrainError("segment CSV not found", file=str(path), field="csv")
+    text = path.read_text()
+    first = text.splitlines()[0] if text.strip() else ""
+    reader = csv.DictReader(text.splitlines(), delimiter="\t" if first.count("\t") > first.count(",") else ",")
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    lower = {h.lower(): h for h in header}
+    cols: dict[str, str] = {}
+    for role, aliases in COLUMN_ALIASES.items():
+        for a in aliases:
+            if a in lower:
+                cols[role] = lower[a]
+                break
+    for role, name in (columns or {}).items():
+        if role not in COLUMN_ALIASES:
+            raise TrainError(f"unknown column role {role!r}; expected one of {', '.join(COLUMN_ALIASES)}", field="columns")
+        if name not in header:
+            raise TrainError(f"no column {name!r} (header: {', '.join(header)})", file=str(path), field=f"columns.{role}")
+        cols[role] = name
+    if "video" not in cols:
+        raise TrainError(f"no video id column (tried {', '.join(COLUMN_ALIASES['video'])})", file=str(path), field="video")
+    unit = "second" if "start_time" in cols and "stop_time" in cols else "frame"
+    if unit == "frame" and not ("start_frame" in cols and "stop_frame" in cols):
+        raise TrainError("need start and stop columns (frames or timestamps)", file=str(path), field="start_frame")
+    if not any(r in cols for r in ("narration", "verb")):
+        raise TrainError("need a narration column or verb (and noun) columns", file=str(path), field="narration")
+    rejected = rejected if rejected is not None else Counter()
+    drop_words = tuple(drop_words)
+    clips = []
+    for n, raw in enumerate(reader, 2):  # line numbers as in an editor (header is line 1)
+        r = {k.strip() if k else k: (v or "").strip() for k, v in raw.items()}
+        a_col, b_col = (cols["start_time"], cols["stop_time"]) if unit == "second" else (cols["start_frame"], cols["stop_frame"])
+        try:
+            a, b = (parse_time(r[a_col]), parse_time(r[b_col])) if unit == "second" else (int(r[a_col]), int(r[b_col]))
+        except (ValueError, KeyError):
+            raise TrainError(f"line {n}: bad start/stop {r.get(a_col)!r}/{r.get(b_col)!r} "
+                             f"(expected {'timestamps' if unit == 'second' else 'integer frame numbers'})",
+                             file=str(path), field=f"{a_col}/{b_col}") from None
+        if b <= a:
+            rejected["empty_segment"] += 1
+            continue
+        instr = r.get(cols.get("narration", ""), "") or " ".join(
+            x for x in (r.get(cols.get("verb", ""), ""), r.get(cols.get("noun", ""), "")) if x)
+        if not instr:
+            rejected["no_instruction"] += 1
+            continue
+        if matches_drop_word(instr, drop_words):
+            rejected["drop_word"] += 1
+            continue
+        vid = r[cols["video"]]
+        seg_id = r.get(cols.get("id", ""), "") or f"{vid}_{n}"
+        clips.append(Clip(key=_safe(seg_id), video_id=vid, instruction=instr, start=a, stop=b, unit=unit,
+                          meta={"dataset": "segments", "line": n}))
+    return clips
+
+
+# ----------------------------------------------------------------------------- decoding
+
+def _resize(img: Image.Image, max_side: int | None) -> Image.Image:
+    if max_side and max(img.size) > max_side:
+        s = max_side / max(img.size)
+        img = img.resize((max(1, round(img.size[0] * s)), max(1, round(img.size[1] * s))), Image.BICUBIC)
+    return img
+
+
+def decode_clip(path: str | Path, start: float | None = None, stop: float | None = None, unit: str = "frame",
+                candidates: int = 2, last_offset: int = 0, max_side: int | None = None,
+                max_buffer: int = 1024) -> list[tuple[int, Image.Image]]:
+    """Frames (index, image) of a clip, in order: the first and last (`candidates` = 2) or
+    `candidates` frames spread evenly over it. Frame indices are 0-based positions in the video
+    (from timestamps). A clip without `stop` ends `last_offset` frames before the last frame that
+    could be decoded. Raises Unreadable when nothing usable can be decoded."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, ValueError) as e:
+        raise Unreadable(f"{path}: cannot open ({e.__class__.__name__}: {e})") from None
+    try:
+        if not container.streams.video:
+            raise Unreadable(f"{path}: no video stream")
+        s = container.streams.video[0]
+        s.thread_type = "AUTO"
+        fps = float(s.average_rate or s.guessed_rate or 0) or 25.0
+        tb = float(s.time_base) if s.time_base else 1.0 / fps
+        t0 = s.start_time or 0
+        a = 0 if start is None else (round(start * fps) if unit == "second" else int(start))
+        b = None if stop is None else (round(stop * fps) if unit == "second" else int(stop))
+        if a > 0:
+            try:
+                container.seek(int(a / fps / tb) + t0, stream=s, backward=True, any_frame=False)
+            except av.FFmpegError:
+                pass  # decode from the start instead
+        # Keep only what can be needed: with a known stop, the frames nearest to the wanted
+        # indices; without one, the first frame plus a tail (or everything, up to max_buffer).
+        wanted = None
+        if b is not None:
+            k = max(2, candidates)
+            wanted = sorted({a + round(i * (b - a) / (k - 1)) for i in range(k)})
+        kept: list[tuple[int, Image.Image]] = []
+        tail: deque = deque(maxlen=last_offset + 1 if candidates <= 2 else max_buffer)
+        counter, broken = a, None
+        try:
+            for frame in container.decode(s):
+                idx = round((frame.pts - t0) * tb * fps) if frame.pts is not None else counter
+                counter = idx + 1
+                if idx < a:
+                    continue
+                if b is not None and idx > b:
+                    break
+                if wanted is not None:
+                    if wanted and idx >= wanted[0]:
+                        while wanted and idx >= wanted[0]:
+                            wanted.pop(0)
+                        kept.append((idx, _resize(frame.to_image(), max_side)))
+                    if not wanted:
+                        break
+                elif not kept:
+                    kept.append((idx, _resize(frame.to_image(), max_side)))
+                else:
+                    tail.append((idx, frame))
+        except (av.FFmpegError, ValueError, OSError) as e:  # a broken tail: use what decoded
+            broken = e
+        if wanted is None and tail:
+            if candidates <= 2:
+                idx, frame = tail[0]  # last_offset frames before the last decoded
+                kept.append((idx, _resize(frame.to_image(), max_side)))
+            else:
+                frames = list(tail)[: len(tail) - last_offset] or list(tail)[:1]
+                n = len(frames)
+                picks = sorted({round(i * (n - 1) / (candidates - 2)) for i in range(candidates - 1)}) if n > 1 else [0]
+                kept += [(frames[p][0], _resize(frames[p][1].to_image(), max_side)) for p in picks]
+        if len(kept) < 2:
+            why = f" ({broken.__class__.__name__}: {broken})" if broken else ""
+            raise Unreadable(f"{path}: fewer than two decodable frames in the clip{why}")
+        return kept
+    finally:
+        container.close()
+
+
+# ----------------------------------------------------------------------------- pairs
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def make_pairs(clips: list[Clip], videos_dir: str | Path, out_dir: str | Path, cfg: VideoPairsConfig,
+               rejected: Counter | None = None, pairs_name: str = "pairs.json") -> VideoPairsReport:
+    """Decode, filter and write the pairs: OUT/images/<key>_input.<ext>, OUT/images/<key>_output.<ext>
+    and OUT/pairs.json (AURORA format, plus `video`, `frames`, `similarity`) and OUT/report.json."""
+    cfg.filter.check()
+    if cfg.last_offset < 0 or cfg.candidates < 2:
+        raise TrainError("need last_offset >= 0 and candidates >= 2", field="last_offset")
+    videos = index_videos(videos_dir)
+    out = Path(out_dir)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    report = VideoPairsReport(out / pairs_name, rejected=Counter(rejected or {}))
+    sim = make_similarity(cfg.filter)
+    rows, warned, seen = [], 0, set()
+    bar = tqdm(clips, desc="video pairs", unit="clip")
+
+    def process(clip: Clip) -> None:
+        nonlocal warned
+        key = clip.key
+        while key in seen:
+            key += "_"
+        seen.add(key)
+        path = videos.get(clip.video_id) or videos.get(Path(clip.video_id).stem)
+        if path is None:
+            report.rejected["missing_video"] += 1
+            return
+        k = cfg.candidates if cfg.best_pair else 2
+        try:
+            frames = decode_clip(path, clip.start, clip.stop, clip.unit, k, cfg.last_offset, cfg.max_side)
+        except Unreadable as e:
+            report.rejected["unreadable_video"] += 1
+            warned += 1
+            if warned <= WARN_FIRST:
+                log.warning("skipping unreadable video: %s (%d so far)", e, warned)
+            return
+        if cfg.best_pair:
+            i, j, s = best_pair([f for _, f in frames], sim, cfg.filter)
+            if i is None:
+                report.rejected[j] += 1  # type: ignore[index]
+                return
+            (ia, fa), (ib, fb) = frames[i], frames[j]  # type: ignore[index]
+        else:
+            (ia, fa), (ib, fb) = frames[0], frames[-1]
+            s = sim(fa, fb)
+            reason = judge(s, cfg.filter)
+            if reason:
+                report.rejected[reason] += 1
+                return
+        names = [f"images/{key}_{side}.{cfg.image_format}" for side in ("input", "output")]
+        for name, img in zip(names, (fa, fb)):
+            img.convert("RGB").save(out / name)
+        rows.append({"input": names[0], "output": names[1], "instruction": clip.instruction,
+                     "video": str(path), "frames": [ia, ib], "similarity": round(float(s), 4), **clip.meta})
+        report.accepted += 1
+
+    for clip in bar:
+        if cfg.limit is not None and report.accepted >= cfg.limit:
+            break
+        process(clip)
+        bar.set_postfix(accepted=report.accepted, rejected=sum(report.rejected.values()))
+    bar.close()
+    if warned > WARN_FIRST:
+        log.warning("%d unreadable videos skipped in all", warned)
+    _atomic_write(report.out, json.dumps(rows, indent=1))
+    _atomic_write(out / "report.json", json.dumps(report.as_dict(), indent=1))
+    return report
