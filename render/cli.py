@@ -20,7 +20,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from simedit.render.common.errors import SimEditError, run_command
+from simedit.render.common.command import run_command
+from simedit.render.common.errors import SimEditError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simedit.render.common.errors import run_command
+from simedit.render.common.command import run_command
 from simedit.train.errors import TrainError
 
 
@@ -56,7 +56,7 @@ def _run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return run_command(
-        _run, argv, prefix="train: ", errors=(TrainError,),
+        _run, argv, prefix="train: ",
         interrupted="interrupted (continue with --resume from the last checkpoint)",
     )
 

@@ -1,17 +1,9 @@
-"""The one exception type for user errors in the trainer.
-
-Raised with the file, the field and what was expected; the CLI prints it on one line and exits
-non-zero. Anything else escaping is a bug and keeps its traceback.
-"""
+"""The trainer's user-error type: a `SimEditError` (the project's one user-error base), so every
+command reports it the same way, on one line."""
 from __future__ import annotations
 
+from simedit.render.common.errors import SimEditError
 
-class TrainError(Exception):
+
+class TrainError(SimEditError):
     """A user error: bad config, missing base model, unreadable dataset index, bad checkpoint."""
-
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
-        self.file = file
-        self.field = field
-        self.detail = message
-        where = ": ".join(str(part) for part in (file, field) if part)
-        super().__init__(f"{where}: {message}" if where else message)

@@ -14,7 +14,8 @@ import sys
 import time
 from collections import Counter
 
-from simedit.render.common.errors import SimEditError, run_command
+from simedit.render.common.command import run_command
+from simedit.render.common.errors import SimEditError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,10 @@
-"""The one exception type for user errors in the generator.
+"""The user-error base class of the whole project, and the planner's reject signal.
 
-Raised with the file, the field and what was expected; the CLI prints it on one line and
-exits non-zero. Anything else escaping is a bug and keeps its traceback.
+A user error is raised with the file, the field and what was expected; every command prints
+it on one line and exits non-zero (`common/command.py`). The trainer's `TrainError` derives
+from it. Anything else escaping is a bug and keeps its traceback.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 
 class SimEditError(Exception):
@@ -15,7 +14,7 @@ class SimEditError(Exception):
         self.file = file
         self.field = field
         self.detail = message
-        where = ": ".join(part for part in (file, field) if part)
+        where = ": ".join(str(part) for part in (file, field) if part)
         super().__init__(f"{where}: {message}" if where else message)
 
 
@@ -27,27 +26,3 @@ class Reject(Exception):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}" if detail else reason)
-
-
-def run_command(
-    run: Callable[[list[str]], int],
-    argv: list[str] | None,
-    *,
-    prefix: str = "",
-    errors: tuple[type[Exception], ...] = (SimEditError,),
-    interrupted: str = "interrupted",
-) -> int:
-    """How every command of the project reports: a user error is one line `<prefix>error: ...`
-    and exit 2, Ctrl-C is one line and exit 130; anything else is a bug and keeps its traceback."""
-    import logging
-    import sys
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return run(sys.argv[1:] if argv is None else argv)
-    except errors as exc:
-        print(f"{prefix}error: {exc}".replace("\n", " "), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prefix}{interrupted}", file=sys.stderr)
-        return 130

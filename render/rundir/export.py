@@ -34,7 +34,8 @@ from simedit.render.plan import language
 from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.inverse import invert
 from simedit.render.scene import Edit, Scene
-from simedit.render.rundir.writer import atomic_write, read_manifest, _dumps
+from simedit.render.common.atomic import atomic_write
+from simedit.render.rundir.contract import RunDir, dumps
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, fmt: str,
     run, out = Path(run_dir), Path(out_dir)
     if fmt not in FORMATS:
         raise SimEditError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}", field="format")
-    if not (run / "manifest.jsonl").is_file():
-        raise SimEditError("no manifest.jsonl: not a run directory", file=str(run))
+    rundir = RunDir(run)
     in_place = out.exists() and out.resolve() == run.resolve()
     if in_place and fmt == "diffusers":
         raise SimEditError("export the diffusers layout to a folder other than the run directory", file=str(out))
@@ -88,21 +88,17 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, fmt: str,
 
     pairs: list[tuple[str, str, str]] = []  # (input rel, output rel, instruction)
     missing = no_reverse = 0
-    for row in read_manifest(run):
-        try:
-            src_rel, tgt_rel = row["source"]["image"], row["target"]["image"]
-        except (KeyError, TypeError):
-            missing += 1
-            log.warning("%s: pair %s has no image paths; skipped", run, row.get("key"))
-            continue
-        absent = [rel for rel in (src_rel, tgt_rel) if not (run / rel).is_file()]
+    for row in rundir.pairs():
+        files = [rundir.path(row, side) for side in ("source", "target")]
+        src_rel, tgt_rel = (f.relative_to(rundir.root.resolve()).as_posix() for f in files)
+        absent = [str(f) for f in files if not f.is_file()]
         if absent:
             missing += 1
             log.warning("%s: pair %s: missing %s; skipped", run, row.get("key"), ", ".join(absent))
             continue
         if not in_place:
-            for rel in (src_rel, tgt_rel):
-                _place(run / rel, out / rel)
+            for f, rel in zip(files, (src_rel, tgt_rel)):
+                _place(f, out / rel)
         pairs.append((src_rel, tgt_rel, row["instruction"]))
         if both_directions:
             text = reverse_instruction(row)
@@ -116,12 +112,12 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, fmt: str,
         log.info("%d pair(s) have no phrasable inverse; exported one way only", no_reverse)
 
     if fmt == "diffusers":
-        lines = [_dumps({"input_image_file_name": a, "edit_prompt": t, "edited_image_file_name": b})
+        lines = [dumps({"input_image_file_name": a, "edit_prompt": t, "edited_image_file_name": b})
                  for a, b, t in pairs]
         atomic_write(out / "metadata.jsonl", "".join(line + "\n" for line in lines))
     else:
         rows = [{"input": a, "output": b, "instruction": t} for a, b, t in pairs]
-        atomic_write(out / "aurora.json", _dumps(rows) + "\n")
+        atomic_write(out / "aurora.json", dumps(rows) + "\n")
     return len(pairs)
 
 

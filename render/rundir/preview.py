@@ -11,7 +11,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from simedit.render.common.errors import SimEditError
-from simedit.render.rundir.writer import atomic_write, read_manifest, read_mask
+from simedit.render.common.atomic import atomic_write
+from simedit.render.rundir.contract import RunDir
 
 MIN_SIDE = 192  # images are upscaled (nearest) to at least this many pixels on their short side
 OUTLINE = (255, 0, 255)  # magenta: rare in rendered scenes
@@ -30,14 +31,13 @@ def _outline(region: np.ndarray, width: int) -> np.ndarray:
     return region & ~inner
 
 
-def _panel(run: Path, row: dict, side: str, scale: int, edited_values: list[int]) -> Image.Image:
-    files = row.get(side) or {}
-    with Image.open(run / files["image"]) as im:
+def _panel(run: RunDir, row: dict, side: str, scale: int, edited_values: list[int]) -> Image.Image:
+    with Image.open(run.path(row, side)) as im:
         rgb = np.asarray(im.convert("RGB"))
     rgb = rgb.repeat(scale, 0).repeat(scale, 1).copy()
-    mask_rel = files.get("mask")
-    if mask_rel and edited_values and (run / mask_rel).is_file():
-        mask = read_mask(run / mask_rel)
+    mask_path = run.path(row, side, "mask")
+    if mask_path is not None and edited_values and mask_path.is_file():
+        mask = run.mask(row, side)
         region = np.isin(mask, edited_values).repeat(scale, 0).repeat(scale, 1)
         rgb[_outline(region, max(2, scale // 2))] = OUTLINE
     return Image.fromarray(rgb, "RGB")
@@ -61,15 +61,14 @@ def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
 def contact_sheet(run_dir: str | os.PathLike, out_png: str | os.PathLike, limit: int = 24,
                   columns: int = 2) -> Path:
     """Write a PNG grid of the first `limit` pairs of `run_dir`; return its path."""
-    run, out = Path(run_dir), Path(out_png)
-    rows = [r for r in read_manifest(run)
-            if all((run / ((r.get(s) or {}).get("image") or "")).is_file() for s in ("source", "target"))]
+    run, out = RunDir(run_dir), Path(out_png)
+    rows = [r for r in run.pairs() if all(run.path(r, s).is_file() for s in ("source", "target"))]
     rows = rows[: max(int(limit), 0)]
     if not rows:
-        raise SimEditError("no pairs with images to preview", file=str(run))
+        raise SimEditError("no pairs with images to preview", file=str(run.root))
     columns = max(1, min(int(columns), len(rows)))
 
-    with Image.open(run / rows[0]["source"]["image"]) as im:
+    with Image.open(run.path(rows[0], "source")) as im:
         w, h = im.size
     scale = max(1, math.ceil(MIN_SIDE / min(w, h)))
     pw, ph = w * scale, h * scale
@@ -100,10 +99,9 @@ def contact_sheet(run_dir: str | os.PathLike, out_png: str | os.PathLike, limit:
         for k, text in enumerate(caption):
             draw.text((x0, y0 + ph + 4 + k * line_h), text, fill=TEXT, font=font)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
-    atomic_write(out, buf.getvalue())
+    atomic_write(out, buf.getvalue(), mkdir=True)
     return out
 
 

@@ -1,35 +1,13 @@
-"""The run directory: images, masks, manifest, rejects log and run record; atomic and resumable.
+"""Writes a run directory (layout and reading rules: `rundir/contract.py`): atomic and resumable.
 
-Layout of a run directory `DIR/` (`key = f"{index:06d}"`):
-
-    images/<key>_source.png   images/<key>_target.png    RGB, uint8
-    masks/<key>_source.png    masks/<key>_target.png     one channel; value v > 0 is the object
-                                                         with uid f"o{v-1}", 0 the background;
-                                                         8-bit when every value < 256, else 16-bit
-    depth/<key>_source.npy    depth/<key>_target.npy     float32 meters (only when depth is given)
-    manifest.jsonl    one JSON line per accepted pair, in the order they were accepted until
-                      `finalize` sorts it by index
-    rejects.jsonl     {index, attempt, reason, detail} per rejected attempt, and
-                      {index, exhausted: true} when an index used all its attempts
-    run.json          the run record (spec, hashes, versions, command line, start time)
-    .lock             held with an exclusive flock while a run writes
-
-Every file is written to a temporary name in its own folder, fsynced and `os.replace`d; a
-manifest line is appended (flush + fsync) only after all files of its pair exist. So after a
-crash the manifest lists only complete pairs, and the last line may at worst be torn, which
-readers skip and the next writer trims. Re-running continues from `done()`.
-
-A manifest line is the plan (`PlannedSample.to_dict()`) with its scenes moved to
-`source_scene`/`target_scene`, plus the fields the trainer reads: `source`/`target`
-({image, mask[, depth]} paths relative to DIR), `mask_ids` ({"1": "o0", ...}, every value
-present in either mask), `edited` (the edit's objects; never the reference of a relative move),
-`objects` ({uid: {asset_id, name}} for every object of either scene, described as in the source;
-an object the edit renames or reshapes also gets `target: {asset_id, name}`), `verify`.
+Every file is written to a temporary name in its own folder, fsynced and `os.replace`d
+(`common/atomic.py`); a manifest line is appended (flush + fsync) only after all files of its
+pair exist. So after a crash the manifest lists only complete pairs, and the last line may at
+worst be torn, which readers skip and the next writer trims. Re-running continues from `done()`.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import errno
 import fcntl
 import hashlib
 import io
@@ -44,18 +22,15 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from simedit.render.common import atomic
 from simedit.render.common.errors import SimEditError
+from simedit.render.rundir.contract import (DEPTH, FOLDERS, IMAGES, LOCK, MANIFEST, MASKS, REJECTS, RUN_RECORD,
+                                            dumps, pair_files, pair_key, read_lines, read_manifest, read_rejects,
+                                            read_record, row_files)
 
-MANIFEST = "manifest.jsonl"
-REJECTS = "rejects.jsonl"
-RUN_RECORD = "run.json"
-LOCK = ".lock"
-FOLDERS = ("images", "masks", "depth")
 # Hashes that must match to continue a run in the same directory.
 RESUME_KEYS = ("spec_hash", "catalog_hash")
-
-_PAIR_FILE = re.compile(r"^(\d{6,})_(source|target)\.(png|npy)$")
-_TMP_MARK = ".tmp."
+PAIR_FILE = re.compile(r"^(\d{6,})_(source|target)\.(png|npy)$")
 
 
 class Rendered(Protocol):
@@ -78,7 +53,7 @@ def file_hash(path: str | os.PathLike) -> str:
 
 def dict_hash(value: Any) -> str:
     """sha256 of a value's canonical JSON, "sha256:<hex>" (for a spec given as a dict)."""
-    return "sha256:" + hashlib.sha256(_dumps(value, sort_keys=True).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 def make_record(
@@ -107,66 +82,6 @@ def make_record(
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def _dumps(value: Any, sort_keys: bool = False) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, default=_json_default)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` and fsync it. Every file of a run goes through here (tests
-    monkeypatch it to simulate a full disk)."""
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write a file via a temp name in the same folder + os.replace. Raises SimEditError on a
-    full disk (the temp file is removed)."""
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode()
-    tmp = _tmp_name(path)
-    try:
-        _write_bytes(tmp, data)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        if e.errno == errno.ENOSPC:
-            raise SimEditError(f"disk full while writing {path}", file=str(path)) from None
-        raise
-    _fsync_dir(path.parent)
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -199,44 +114,6 @@ def _npy_bytes(depth: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """A mask PNG back as an (H, W) integer array (uint8 or uint16 values)."""
-    with Image.open(path) as im:
-        arr = np.asarray(im)
-    return arr[..., 0] if arr.ndim == 3 else arr
-
-
-# --- reading ----------------------------------------------------------------------------
-
-
-def _read_lines(path: Path) -> tuple[list[dict], int]:
-    """Parsed JSON lines and the byte length of the complete part. A trailing segment without a
-    newline is a torn write and is left out; a bad line elsewhere is an error."""
-    if not path.is_file():
-        return [], 0
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1  # 0 when there is no complete line
-    rows = []
-    for n, raw in enumerate(data[:end].split(b"\n")[:-1], 1):
-        if not raw.strip():
-            continue
-        try:
-            rows.append(json.loads(raw))
-        except json.JSONDecodeError as e:
-            raise SimEditError(f"line {n} is not valid JSON ({e})", file=str(path)) from None
-    return rows, end
-
-
-def read_manifest(run_dir: str | os.PathLike) -> list[dict]:
-    """The manifest lines of a run directory, in file order; a torn last line is skipped."""
-    return _read_lines(Path(run_dir) / MANIFEST)[0]
-
-
-def read_rejects(run_dir: str | os.PathLike) -> list[dict]:
-    """The rejects log of a run directory, in file order; a torn last line is skipped."""
-    return _read_lines(Path(run_dir) / REJECTS)[0]
-
-
 # --- the writer -------------------------------------------------------------------------
 
 
@@ -260,7 +137,7 @@ class RunWriter:
         self._lock_fd: int | None = None
         self._lock()
         try:
-            for sub in FOLDERS[:2]:
+            for sub in (IMAGES, MASKS):
                 (self.root / sub).mkdir(exist_ok=True)
             self._check_record(record, force)
             self._accepted: set[int] = set()
@@ -310,14 +187,13 @@ class RunWriter:
     def _check_record(self, record: dict[str, Any], force: bool) -> None:
         path = self.root / RUN_RECORD
         if not path.is_file():
-            atomic_write(path, _dumps(record) + "\n")
+            atomic.atomic_write(path, dumps(record) + "\n")
             return
         try:
-            old = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            old = read_record(self.root) or {}
+        except SimEditError as e:
             if not force:
-                raise SimEditError(f"unreadable run record ({e}); pass force to overwrite it",
-                                   file=str(path)) from None
+                raise SimEditError(f"{e.detail}; pass force to overwrite it", file=str(path)) from None
             old = {}
         differs = [k for k in RESUME_KEYS if old.get(k) != record.get(k)]
         if differs and not force:
@@ -334,7 +210,7 @@ class RunWriter:
             new = old
             new.setdefault("resumed", []).append(
                 {"started": record.get("started", _now()), "command": record.get("command")})
-        atomic_write(path, _dumps(new) + "\n")
+        atomic.atomic_write(path, dumps(new) + "\n")
 
     def _trim_torn(self, name: str) -> None:
         """Cut a torn last line (no newline) so the next append starts on a fresh line."""
@@ -342,7 +218,7 @@ class RunWriter:
         if not path.is_file():
             return
         size = path.stat().st_size
-        _, end = _read_lines(path)
+        _, end = read_lines(path)
         if end < size:
             os.truncate(path, end)
 
@@ -359,7 +235,7 @@ class RunWriter:
 
     def _append(self, name: str, row: dict[str, Any]) -> None:
         path = self.root / name
-        line = (_dumps(row) + "\n").encode()
+        line = (dumps(row) + "\n").encode()
         size = path.stat().st_size if path.exists() else 0
         try:
             with open(path, "ab") as f:
@@ -372,9 +248,7 @@ class RunWriter:
                     os.truncate(path, size)  # no half line left behind
             except OSError:
                 pass
-            if e.errno == errno.ENOSPC:
-                raise SimEditError(f"disk full while writing {path}", file=str(path)) from None
-            raise
+            raise atomic.disk_error(e, path) from None
 
     def write_pair(self, plan: dict[str, Any], source: Rendered, target: Rendered,
                    verify: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -382,44 +256,28 @@ class RunWriter:
         index = int(plan["index"])
         if index in self._accepted:
             raise ValueError(f"sample {index} is already in the manifest of {self.root}")
-        key = plan.get("key") or f"{index:06d}"
+        key = plan.get("key") or pair_key(index)
         has_depth = source.depth is not None and target.depth is not None
-        files: dict[str, dict[str, str]] = {"source": {}, "target": {}}
+        files = pair_files(key, depth=has_depth)
         blobs: list[tuple[str, bytes]] = []
         for side, out in (("source", source), ("target", target)):
-            rel = {"image": f"images/{key}_{side}.png", "mask": f"masks/{key}_{side}.png"}
-            blobs.append((rel["image"], _rgb_png(out.rgb, f"{key} {side} rgb")))
-            blobs.append((rel["mask"], _mask_png(out.mask, f"{key} {side} mask")))
+            blobs.append((files[side]["image"], _rgb_png(out.rgb, f"{key} {side} rgb")))
+            blobs.append((files[side]["mask"], _mask_png(out.mask, f"{key} {side} mask")))
             if has_depth:
-                rel["depth"] = f"depth/{key}_{side}.npy"
-                blobs.append((rel["depth"], _npy_bytes(out.depth)))
-            files[side] = rel
+                blobs.append((files[side]["depth"], _npy_bytes(out.depth)))
         if has_depth:
-            (self.root / "depth").mkdir(exist_ok=True)
-
+            (self.root / DEPTH).mkdir(exist_ok=True)
         finals = [self.root / rel for rel, _ in blobs]
-        tmp: Path | None = None
-        current = self.root
         try:
-            for (rel, data), final in zip(blobs, finals):
-                current, tmp = final, _tmp_name(final)
-                _write_bytes(tmp, data)
-                os.replace(tmp, final)
-                tmp = None
-            for folder in {f.parent for f in finals}:
-                _fsync_dir(folder)
-        except OSError as e:
-            # No half pair: the temp file and this pair's finished files go.
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-            for f in finals:
+            for (_, data), final in zip(blobs, finals):
+                atomic.atomic_write(final, data)
+        except BaseException:
+            for f in finals:  # no half pair: this pair's finished files go
                 f.unlink(missing_ok=True)
-            if e.errno == errno.ENOSPC:
-                raise SimEditError(f"disk full while writing {current}", file=str(current)) from None
             raise
 
         # through JSON once, so the returned line equals what a reader gets (numpy scalars -> floats)
-        line = json.loads(_dumps(manifest_line(plan, files, source.mask, target.mask, verify or {})))
+        line = json.loads(dumps(manifest_line(plan, files, source.mask, target.mask, verify or {})))
         try:
             self._append(MANIFEST, line)
         except SimEditError:
@@ -450,7 +308,7 @@ class RunWriter:
         for row in rows:
             by_index.setdefault(int(row["index"]), row)
         kept = [by_index[i] for i in sorted(by_index)[: max(int(n), 0)]]
-        kept_files = {rel for row in kept for rel in _row_files(row)}
+        kept_files = {rel for row in kept for rel in row_files(row)}
         self._rewrite(MANIFEST, kept)
 
         complete = len(kept) >= n
@@ -471,19 +329,14 @@ class RunWriter:
                 continue
             for f in d.iterdir():
                 name = f.name
-                if (_TMP_MARK in name and name.startswith(".")) or (
-                        _PAIR_FILE.match(name) and f"{folder}/{name}" not in kept_files):
+                if atomic.is_tmp_name(name) or (
+                        PAIR_FILE.match(name) and f"{folder}/{name}" not in kept_files):
                     f.unlink(missing_ok=True)
         self._accepted = {int(r["index"]) for r in kept}
         self._exhausted = {int(r["index"]) for r in rejects.values() if r.get("exhausted")}
 
     def _rewrite(self, name: str, rows: Iterable[dict]) -> None:
-        atomic_write(self.root / name, "".join(_dumps(r) + "\n" for r in rows))
-
-
-def _row_files(row: dict) -> list[str]:
-    return [rel for side in ("source", "target") for rel in (row.get(side) or {}).values()
-            if isinstance(rel, str)]
+        atomic.atomic_write(self.root / name, "".join(dumps(r) + "\n" for r in rows))
 
 
 def manifest_line(plan: dict[str, Any], files: dict[str, dict[str, str]], source_mask: np.ndarray,
@@ -516,5 +369,4 @@ def _objects(source_scene: dict, target_scene: dict) -> dict[str, dict[str, Any]
     return dict(sorted(out.items(), key=lambda kv: (len(kv[0]), kv[0])))
 
 
-__all__ = ["RunWriter", "read_manifest", "read_rejects", "read_mask", "make_record", "file_hash",
-           "dict_hash", "atomic_write", "manifest_line"]
+__all__ = ["RunWriter", "make_record", "file_hash", "dict_hash", "manifest_line"]

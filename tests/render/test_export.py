@@ -18,7 +18,8 @@ from simedit.render.common.errors import SimEditError
 from simedit.render.rundir.export import export_run, reverse_instruction
 from simedit.render.inverse import invert
 from simedit.render.scene import Camera, Edit, Scene, SceneObject
-from simedit.render.rundir.writer import RunWriter, make_record, read_manifest
+from simedit.render.rundir.contract import read_manifest
+from simedit.render.rundir.writer import RunWriter, make_record
 
 CAM = Camera(position=(0.0, -1.2, 0.9), look_at=(0.0, 0.0, 0.05), fov=0.9, width=64, height=64)
 

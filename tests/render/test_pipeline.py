@@ -17,7 +17,7 @@ from simedit.render.plan.planner import Planner
 from simedit.render.scene import mask_value
 from simedit.render.spec import load_spec
 from simedit.render.verify import verify_pair
-from simedit.render.rundir.writer import read_manifest, read_mask
+from simedit.render.rundir.contract import read_manifest, read_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--size", "64", "--samples", "8"]

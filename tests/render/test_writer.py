@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from simedit.render.rundir import writer as writer_mod
+from simedit.render.common import atomic as atomic_mod
 from simedit.render.common.errors import SimEditError
 from simedit.render.scene import Camera, Edit, Scene, SceneObject
-from simedit.render.rundir.writer import RunWriter, make_record, read_manifest, read_mask, read_rejects
+from simedit.render.rundir.contract import read_manifest, read_mask, read_rejects
+from simedit.render.rundir.writer import RunWriter, make_record
 
 CAM = Camera(position=(0.0, -1.2, 0.9), look_at=(0.0, 0.0, 0.05), fov=0.9, width=32, height=32)
 
@@ -226,7 +227,7 @@ def test_finalize_sorts_truncates_dedupes_idempotent(tmp_path: Path) -> None:
 
 
 def test_disk_full_leaves_no_half_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = writer_mod._write_bytes
+    real = atomic_mod.write_synced
     calls = {"n": 0}
 
     def full_on_third(path, data):
@@ -239,7 +240,7 @@ def test_disk_full_leaves_no_half_pair(tmp_path: Path, monkeypatch: pytest.Monke
 
     with RunWriter(tmp_path, record()) as w:
         put(w, 0)
-        monkeypatch.setattr(writer_mod, "_write_bytes", full_on_third)
+        monkeypatch.setattr(atomic_mod, "write_synced", full_on_third)
         with pytest.raises(SimEditError, match="disk full while writing") as e:
             put(w, 1)
         assert "images" in e.value.file and "000001_target" in e.value.file

@@ -18,7 +18,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from simedit.render.common.errors import SimEditError, run_command
+from simedit.render.common.command import run_command
+from simedit.render.common.errors import SimEditError
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -121,7 +122,7 @@ def _run(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     from simedit.train.errors import TrainError
 
-    return run_command(_run, argv, prefix="evaluate: ", errors=(TrainError, SimEditError))
+    return run_command(_run, argv, prefix="evaluate: ")
 
 
 if __name__ == "__main__":

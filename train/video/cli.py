@@ -23,7 +23,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from simedit.render.common.errors import run_command
+from simedit.render.common.command import run_command
 from simedit.render.common.yaml_file import read_yaml
 from simedit.train.errors import TrainError
 
@@ -124,7 +124,7 @@ def _run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(_run, argv, prefix="video-pairs: ", errors=(TrainError,))
+    return run_command(_run, argv, prefix="video-pairs: ")
 
 
 if __name__ == "__main__":
