@@ -139,8 +139,8 @@ class RunDir:
 
     def __init__(self, root: str | os.PathLike, *, must_exist: bool = True):
         self.root = Path(root)
-        if must_exist and not (self.root / MANIFEST).is_file():
-            raise SimEditError(f"no {MANIFEST}: not a run directory", file=str(self.root))
+        if must_exist and not ((self.root / MANIFEST).is_file() or (self.root / RUN_RECORD).is_file()):
+            raise SimEditError(f"no {MANIFEST} or {RUN_RECORD}: not a run directory", file=str(self.root))
 
     @property
     def manifest_path(self) -> Path:
