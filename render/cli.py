@@ -1,130 +1,127 @@
 """The `render` command.
 
-    render --spec scenes/rotation.yaml --n 100 --out data/rotation      render verified pairs
-    render --spec scenes/rotation.yaml --n 20 --dry-run --out plans/     plan only (JSON lines)
-    render preview DIR                                                   contact sheet PNG
-    render export DIR --format diffusers --out DIR2                      convert a run
+    render --spec rotation --n 100 --out data/rotation         render verified pairs (a built-in spec by name,
+                                                               or a spec file)
+    render --spec scenes/mine.yaml --n 20 --dry-run --out p/   plan only (JSON lines)
+    render preview DIR                                         contact sheet PNG
+    render export DIR --format diffusers --out DIR2            convert a run
 
+The CLI turns arguments into `RunOptions`; nothing past this module sees argparse.
 User errors print one line (`error: <file>: <field>: <what>`) and exit 2.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import time
-import warnings
-from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
-
+from simedit.render.backends.base import BACKENDS, DEFAULT_BACKEND
 from simedit.render.common.command import run_command
 from simedit.render.common.errors import SimEditError
+from simedit.render.common.paths import SCENES_DIR
+from simedit.render.run.executors import DEFAULT_EXECUTOR, EXECUTORS
+from simedit.render.run.options import RunOptions
+
+
+def builtin_specs() -> list[str]:
+    return sorted(p.stem for p in SCENES_DIR.glob("*.yaml"))
+
+
+def resolve_spec(value: str) -> Path:
+    """A spec file, else a built-in spec by name (`rotation` or `rotation.yaml`)."""
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    name = Path(value).name.removesuffix(".yaml")
+    builtin = SCENES_DIR / f"{name}.yaml"
+    if builtin.is_file() and Path(value).parent == Path("."):
+        return builtin
+    raise SimEditError(f"no such spec file, and not a built-in spec name (built-in: {', '.join(builtin_specs())})",
+                       file=value, field="--spec")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="render",
-        description="Generate (source image, instruction, target image) pairs from 3D scenes. "
-        "Subcommands: 'render preview DIR', 'render export DIR'.",
+        description="Generate (source image, instruction, target image) pairs from 3D scenes.",
     )
-    p.add_argument("--spec", required=True, help="scene spec YAML (scenes/rotation.yaml, ...)")
-    p.add_argument("--n", type=int, required=True, help="accepted pairs (or planned samples with --dry-run)")
-    p.add_argument("--out", required=True, help="output directory; rerunning continues where it stopped")
+    p.add_argument("--spec", help="scene spec: a YAML file, or a built-in spec name "
+                   f"({', '.join(builtin_specs())})")
+    p.add_argument("--n", type=int, help="accepted pairs (or planned samples with --dry-run)")
+    p.add_argument("--out", help="output directory; rerunning continues where it stopped")
     p.add_argument("--catalog", default=None, help="object catalog YAML (default: the built-in catalog)")
     p.add_argument("--seed", type=int, default=None, help="override the spec's seed")
     p.add_argument("--dry-run", action="store_true", help="plan only: write plans.jsonl, render nothing")
     p.add_argument("--workers", type=int, default=None, help="render slots (default: fits this machine)")
-    p.add_argument("--device", choices=["CPU", "GPU"], default="CPU", help="Cycles device (GPU: OptiX, then CUDA)")
+    p.add_argument("--device", choices=["CPU", "GPU"], default="CPU", help="render device (GPU: OptiX, then CUDA)")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND, help="rendering backend")
+    p.add_argument("--executor", choices=sorted(EXECUTORS), default=DEFAULT_EXECUTOR, help="how render slots run")
     p.add_argument("--depth", action="store_true", help="also store depth maps")
     p.add_argument("--size", type=int, default=None, metavar="PX", help="override image width and height")
-    p.add_argument("--samples", type=int, default=None, help="override Cycles samples per pixel")
+    p.add_argument("--samples", type=int, default=None, help="override samples per pixel")
     p.add_argument("--force", action="store_true", help="write into a directory made by a different spec")
+
+    sub = p.add_subparsers(dest="command", metavar="{preview,export}", title="commands on a finished run")
+    pre = sub.add_parser("preview", help="contact sheet of a run: source | target, instruction")
+    pre.add_argument("run_dir")
+    pre.add_argument("--out", default=None, help="PNG path (default: DIR/preview.png)")
+    pre.add_argument("--limit", type=int, default=24, help="pairs shown")
+    pre.add_argument("--columns", type=int, default=2)
+    exp = sub.add_parser("export", help="convert a run for other tools")
+    exp.add_argument("run_dir")
+    exp.add_argument("--format", choices=["diffusers", "aurora"], required=True,
+                     help="diffusers: HF dataset (input_image, edit_prompt, edited_image); "
+                     "aurora: {input, output, instruction} JSON")
+    exp.add_argument("--out", required=True)
+    exp.add_argument("--both-directions", action="store_true", help="also target -> source with the inverse instruction")
     return p
 
 
-def load_inputs(args: argparse.Namespace):
-    from simedit.render.catalog.model import load_catalog
-    from simedit.render.plan.planner import Planner
-    from simedit.render.spec import load_spec
-
-    spec = load_spec(args.spec)
-    updates: dict = {}
-    if args.seed is not None:
-        updates["seed"] = args.seed
-    render = {}
-    if args.size is not None:
-        render.update(width=args.size, height=args.size)
-    if args.samples is not None:
-        render["samples"] = args.samples
-    if render:
-        updates["render"] = spec.render.model_copy(update=render)
-    if updates:
-        spec = spec.model_copy(update=updates)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        catalog = load_catalog(args.catalog, missing_files="skip")
-    for w in caught:  # one line per object skipped for a missing mesh or texture
-        print(f"warning: {w.message}", file=sys.stderr)
-    return spec, catalog, Planner(spec, catalog, str(args.spec))
+def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[str]) -> RunOptions:
+    missing = [f"--{name}" for name in ("spec", "n", "out") if getattr(args, name) is None]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    if args.n < 1:
+        raise SimEditError("--n must be at least 1")
+    return RunOptions(
+        spec=resolve_spec(args.spec), n=args.n, out=Path(args.out),
+        catalog=Path(args.catalog) if args.catalog else None, seed=args.seed, dry_run=args.dry_run,
+        workers=args.workers, device=args.device, depth=args.depth, size=args.size, samples=args.samples,
+        force=args.force, backend=args.backend, executor=args.executor, command=["render", *argv],
+    )
 
 
-def dry_run(args: argparse.Namespace) -> int:
-    spec, catalog, planner = load_inputs(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    rejects: Counter[str] = Counter()
-    skipped = 0
-    start = time.perf_counter()
-    plan_path, tmp = out / "plans.jsonl", out / "plans.jsonl.tmp"
-    with open(tmp, "w") as f, tqdm(total=args.n, desc="planning", unit="sample") as bar:
-        index = 0
-        while bar.n < args.n:
-            outcome = planner.plan(index)
-            rejects.update(outcome.rejects)
-            if outcome.sample is None:
-                skipped += 1
-            else:
-                f.write(json.dumps(outcome.sample.to_dict()) + "\n")
-                bar.update(1)
-            bar.set_postfix(rejected=sum(rejects.values()), refresh=False)
-            index += 1
-    os.replace(tmp, plan_path)
-    elapsed = time.perf_counter() - start
-    print(f"planned {args.n} samples (indices 0-{index - 1}) in {elapsed:.1f} s, "
-          f"{elapsed / max(args.n, 1) * 1000:.0f} ms each -> {plan_path}")
-    print(summary_line("rejected attempts", rejects))
-    if skipped:
-        print(f"skipped {skipped} indices after {spec.max_attempts} rejected attempts each")
+def preview(args: argparse.Namespace) -> int:
+    from simedit.render.rundir.preview import contact_sheet
+
+    out = Path(args.out) if args.out else Path(args.run_dir) / "preview.png"
+    print(f"wrote {contact_sheet(args.run_dir, out, limit=args.limit, columns=args.columns)}")
     return 0
 
 
-def summary_line(title: str, counts: Counter[str]) -> str:
-    if not counts:
-        return f"{title}: none"
-    parts = ", ".join(f"{reason} {n}" for reason, n in counts.most_common())
-    return f"{title}: {sum(counts.values())} ({parts})"
+def export(args: argparse.Namespace) -> int:
+    from simedit.render.rundir.export import export_run
+
+    n = export_run(args.run_dir, args.out, args.format, both_directions=args.both_directions)
+    print(f"exported {n} pairs to {args.out} ({args.format})")
+    return 0
 
 
 def _run(argv: list[str]) -> int:
-    if argv and argv[0] == "preview":
-        from simedit.render.cli_tools import preview_main
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "preview":
+        return preview(args)
+    if args.command == "export":
+        return export(args)
+    options = options_from(args, parser, argv)
+    if options.dry_run:
+        from simedit.render.run.dry_run import dry_run
 
-        return preview_main(argv[1:])
-    if argv and argv[0] == "export":
-        from simedit.render.cli_tools import export_main
-
-        return export_main(argv[1:])
-    args = build_parser().parse_args(argv)
-    if args.n < 1:
-        raise SimEditError("--n must be at least 1")
-    if args.dry_run:
-        return dry_run(args)
+        return dry_run(options)
     from simedit.render.run.pipeline import run
 
-    return run(args)
+    return run(options)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,6 +106,22 @@ class VerifySpec(Strict):
 
 
 # ---- edit kinds -------------------------------------------------------------------------
+# One spec model per edit kind, each a subclass of EditSpecBase with `kind: Literal[...]`;
+# defining the class registers it (EDIT_SPECS), and `EditSpec` is the union of them all. The
+# kind registry (plan/edits/__init__.py) checks every model has a kind module and template.
+
+EDIT_SPECS: dict[str, type["EditSpecBase"]] = {}
+
+
+class EditSpecBase(Strict):
+    weight: Weight = 1.0
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        (name,) = cls.model_fields["kind"].annotation.__args__  # kind: Literal["<name>"]
+        EDIT_SPECS[name] = cls
+
 
 
 class RotationSub(Strict):
@@ -121,9 +137,8 @@ class RotationSubtypes(Strict):
     flip: RotationSub = RotationSub(angle_deg=180)
 
 
-class RotationEdit(Strict):
+class RotationEdit(EditSpecBase):
     kind: Literal["rotation"]
-    weight: Weight = 1.0
     subtypes: RotationSubtypes = RotationSubtypes()
 
 
@@ -160,9 +175,8 @@ class LocationSubtypes(Strict):
     swap: SwapSub = SwapSub()
 
 
-class LocationEdit(Strict):
+class LocationEdit(EditSpecBase):
     kind: Literal["location"]
-    weight: Weight = 1.0
     subtypes: LocationSubtypes = LocationSubtypes()
     min_shift: Annotated[float, Field(ge=0, le=0.5)] = 0.04  # image-space margin, fraction of width
 
@@ -177,9 +191,8 @@ class CountSubtypes(Strict):
     remove: CountSub = CountSub(n=(1, 2))
 
 
-class CountEdit(Strict):
+class CountEdit(EditSpecBase):
     kind: Literal["count"]
-    weight: Weight = 1.0
     subtypes: CountSubtypes = CountSubtypes()
 
 
@@ -204,15 +217,12 @@ class AttributeSubtypes(Strict):
     color: ColorSub = ColorSub()
 
 
-class AttributeEdit(Strict):
+class AttributeEdit(EditSpecBase):
     kind: Literal["attribute"]
-    weight: Weight = 1.0
     subtypes: AttributeSubtypes = AttributeSubtypes()
 
 
-EditSpec = Annotated[
-    Union[RotationEdit, LocationEdit, CountEdit, AttributeEdit], Field(discriminator="kind")
-]
+EditSpec = Annotated[Union[tuple(EDIT_SPECS.values())], Field(discriminator="kind")]
 
 
 class Spec(Strict):

@@ -1,5 +1,8 @@
 """simedit's fine-tuner: InstructPix2Pix-style editing trained on simulated pairs mixed with other
-sources. Submodules import torch/diffusers lazily from here so `import train` stays cheap."""
+sources. Subpackages: `trainer` (loop, model, losses, checkpoints, validation, tiny model), `data`
+(sources, mixing, augmentation, batches, demo run), `video` (video-derived pairs), `eval`
+(DiscEdit triples and scoring, reference metrics). The exports below are imported on first use,
+so `import simedit.train` pulls in no torch or diffusers."""
 from __future__ import annotations
 
 from simedit.train.errors import TrainError

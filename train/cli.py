@@ -1,8 +1,8 @@
 """The `train` command.
 
-    train --config CONFIG.yaml [--resume] [--stop-after N]
-    train make-tiny-model OUT_DIR       # a random-weight tiny pipeline, to try the loop on CPU
-    train make-demo-data OUT_DIR        # a render-style run directory of moving squares
+    train --config CONFIG.yaml [--resume] [--stop-after N] [--device D]
+    train make-tiny-model OUT_DIR [--seed S]     # a random-weight tiny pipeline, to try the loop on CPU
+    train make-demo-data OUT_DIR [--pairs N]     # a render-style run directory of moving squares
 """
 from __future__ import annotations
 
@@ -10,39 +10,43 @@ import argparse
 import sys
 
 from simedit.render.common.command import run_command
-from simedit.train.errors import TrainError
+
+USAGE = """train --config CONFIG.yaml [--resume] [--stop-after N] [--device D]
+       train make-tiny-model OUT_DIR [--seed S]
+       train make-demo-data OUT_DIR [--pairs N]"""
+TRAIN_OPTIONS = ("config", "resume", "stop_after", "device")
 
 
-def _train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="train", description="Fine-tune an InstructPix2Pix-style editor. "
-                                "Other commands: `train make-tiny-model OUT_DIR`, `train make-demo-data OUT_DIR`.")
-    p.add_argument("--config", required=True, help="YAML config (see train/configs/)")
+def _wide(prog: str) -> argparse.HelpFormatter:
+    return argparse.HelpFormatter(prog, max_help_position=30)
+
+
+def _parser() -> argparse.ArgumentParser:
+    # Training takes no subcommand (`train --config X`, as always); the helpers are subcommands.
+    p = argparse.ArgumentParser(prog="train", usage=USAGE, formatter_class=_wide,
+                                description="Fine-tune an InstructPix2Pix-style editor on editing pairs.")
+    p.add_argument("--config", metavar="CONFIG.yaml", help="YAML config (see train/configs/); required to train")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
     p.add_argument("--stop-after", type=int, metavar="N", help="stop after N steps (checkpoint written); continue with --resume")
-    p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--device", metavar="D", help="torch device (default: cuda if available, else cpu)")
+    sub = p.add_subparsers(dest="cmd", title="other commands", metavar="COMMAND")
+    t = sub.add_parser("make-tiny-model", prog="train make-tiny-model", formatter_class=_wide,
+                       help="write a tiny random-weight pipeline, to try the loop on a CPU",
+                       description="Write a tiny random-weight InstructPix2Pix pipeline.")
+    t.add_argument("out_dir", metavar="OUT_DIR")
+    t.add_argument("--seed", type=int, default=0, metavar="S", help="weight seed (default 0)")
+    d = sub.add_parser("make-demo-data", prog="train make-demo-data", formatter_class=_wide,
+                       help="write a render-style run directory of demo pairs",
+                       description="Write a render-style run directory of demo pairs.")
+    d.add_argument("out_dir", metavar="OUT_DIR")
+    d.add_argument("--pairs", type=int, default=16, metavar="N", help="number of pairs (default 16)")
     return p
 
 
-def _run(argv: list[str]) -> int:
-    if argv[:1] == ["make-tiny-model"]:
-        p = argparse.ArgumentParser(prog="train make-tiny-model", description="Write a tiny random-weight InstructPix2Pix pipeline.")
-        p.add_argument("out_dir")
-        p.add_argument("--seed", type=int, default=0)
-        a = p.parse_args(argv[1:])
-        from simedit.train.trainer.tiny import make_tiny_model
-        print(f"tiny pipeline written to {make_tiny_model(a.out_dir, a.seed)}")
-        return 0
-    if argv[:1] == ["make-demo-data"]:
-        p = argparse.ArgumentParser(prog="train make-demo-data", description="Write a render-style run directory of demo pairs.")
-        p.add_argument("out_dir")
-        p.add_argument("--pairs", type=int, default=16)
-        a = p.parse_args(argv[1:])
-        from simedit.train.data.demo import make_demo_run
-        print(f"{a.pairs} demo pairs written to {make_demo_run(a.out_dir, a.pairs)}")
-        return 0
-    a = _train_parser().parse_args(argv)
+def _train(a: argparse.Namespace) -> int:
     from simedit.train.config import load_config
     from simedit.train.trainer.loop import train
+
     cfg = load_config(a.config)
     r = train(cfg, resume=a.resume, stop_after=a.stop_after, device=a.device)
     skipped = ", ".join(f"{k}: {v}" for k, v in r.skipped.items()) or "none"
@@ -51,6 +55,25 @@ def _run(argv: list[str]) -> int:
     if r.validation_grids:
         print(f"validation grids: {r.validation_grids[-1].parent}")
     print(f"final pipeline: {r.final_dir}" if r.final_dir else f"checkpoint in {r.output_dir / 'checkpoints'}; continue with --resume")
+    return 0
+
+
+def _run(argv: list[str]) -> int:
+    p = _parser()
+    a = p.parse_args(argv)
+    given = [f"--{k.replace('_', '-')}" for k in TRAIN_OPTIONS if getattr(a, k) not in (None, False)]
+    if a.cmd is None:
+        if a.config is None:
+            p.error("the following arguments are required: --config")
+        return _train(a)
+    if given:
+        p.error(f"{', '.join(given)}: training options, not for `train {a.cmd}`")
+    if a.cmd == "make-tiny-model":
+        from simedit.train.trainer.tiny import make_tiny_model
+        print(f"tiny pipeline written to {make_tiny_model(a.out_dir, a.seed)}")
+        return 0
+    from simedit.train.data.demo import make_demo_run
+    print(f"{a.pairs} demo pairs written to {make_demo_run(a.out_dir, a.pairs)}")
     return 0
 
 

@@ -1,6 +1,6 @@
-"""Cycles rendering of `Scene`s inside one process that imports bpy once.
+"""The Blender Cycles backend: renders `Scene`s inside one process that imports bpy once.
 
-This is the only module in the project that imports bpy. One `BlenderRenderer` owns the
+This is the only module in the project that imports bpy. One `CyclesRenderer` owns the
 process's Blender scene: it builds the datablocks for a `Scene`, then for the next scene
 changes only what differs (so a source/target pair rendered with the same seed has
 identical noise wherever the edit did not reach). Meshes are imported once per process
@@ -27,6 +27,7 @@ import numpy as np
 from simedit.render.camera import rotation_matrix
 from simedit.render.common.colorspace import linear_to_srgb8
 from simedit.render.catalog.model import Asset, Catalog
+from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings
 from simedit.render.common.errors import SimEditError
 from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World, mask_value
 
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
     import bpy
     from mathutils import Matrix, Quaternion, Vector
 
-# bpy is imported by the first BlenderRenderer, not at module import: a parent process can
-# import RenderSettings/RenderOutput (and unpickle results) without loading Blender.
+# bpy is imported by the first CyclesRenderer, not at module import, so importing this module
+# (to check it exists, to read its constants) never loads Blender.
 HDRI_DIR: Path | None = None
 
 
@@ -68,37 +69,18 @@ FLOOR_ROUGHNESS = 0.8
 
 
 @dataclass
-class RenderSettings:
-    samples: int = 32
-    denoise: bool = False
-    depth: bool = False
-    device: str = "CPU"  # "CPU" or "GPU" (OptiX, then CUDA, else CPU with a warning)
-    threads: int = 0  # 0 = one per core
-    seed: int = 0  # noise seed used when render()/render_pair() get seed=None
-
-
-@dataclass
-class RenderOutput:
-    rgb: np.ndarray  # (H, W, 3) uint8 sRGB (view transform "Standard")
-    mask: np.ndarray  # (H, W) uint16: k+1 for the object with uid "o<k>", 0 = background/floor
-    depth: np.ndarray | None = None  # (H, W) float32 meters along the view axis; inf = sky
-    cycles_seconds: float = 0.0  # wall time inside bpy.ops.render.render (sync, path tracing, EXR write)
-
-
-@dataclass
 class _Built:
     obj: Any  # bpy.types.Object
     spec: SceneObject
     materials: list[Any] = field(default_factory=list)  # bpy Materials owned by this object
 
 
-class BlenderRenderer:
+class CyclesRenderer(Renderer):
     """Owns the process's Blender scene. Not thread-safe; one per process."""
 
     def __init__(self, catalog: Catalog, settings: RenderSettings | None = None):
+        super().__init__(catalog, settings)
         _load_bpy()
-        self.catalog = catalog
-        self.settings = settings or RenderSettings()
         self._meshes: dict[str, bpy.types.Mesh] = {}
         self._asset_materials: dict[str, bpy.types.Material] = {}  # textured assets' shared material
         self._objects: dict[str, _Built] = {}
@@ -115,10 +97,6 @@ class BlenderRenderer:
     def render(self, scene: Scene, seed: int | None = None) -> RenderOutput:
         self.sync(scene)
         return self._render(self.settings.seed if seed is None else seed, scene.camera)
-
-    def render_pair(self, source: Scene, target: Scene, seed: int | None = None) -> tuple[RenderOutput, RenderOutput]:
-        """Same session, same noise seed; the target only changes what differs from the source."""
-        return self.render(source, seed), self.render(target, seed)
 
     def sync(self, scene: Scene) -> None:
         """Make the Blender scene match `scene`, touching only datablocks that differ."""
@@ -144,12 +122,6 @@ class BlenderRenderer:
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> BlenderRenderer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __del__(self) -> None:  # best effort: temp files must not pile up
         try:
@@ -451,7 +423,7 @@ class BlenderRenderer:
         seconds = time.perf_counter() - start
         try:
             out = _read_exr(path, cam.width, cam.height, self.settings.depth)
-            out.cycles_seconds = seconds
+            out.engine_seconds = seconds
             return out
         finally:
             path.unlink(missing_ok=True)

@@ -1,8 +1,9 @@
-"""A persistent render process per render slot.
+"""A persistent render process per render slot, serving any registered backend.
 
-The child imports bpy once (through `render.blender_backend`), keeps the loaded meshes and
-the Cycles session between requests, and serves `render_pair` calls over a Pipe. The
-parent never imports bpy. Errors are told apart:
+The child creates the backend named by `RenderSettings.backend` once (for Cycles: imports bpy,
+keeps the loaded meshes between requests) and serves `render`/`render_pair` calls over a Pipe;
+the parent never imports an engine. `RenderWorker` is itself a `Renderer`, so callers use the
+same interface in-process or across the pipe. Errors are told apart:
   - `SimEditError` raised in the child (missing mesh, unknown HDRI...) is re-raised in the
     parent with the same message, file and field; the worker stays usable.
   - `WorkerDied`: the child exited or was killed (segfault, OOM kill); start a new worker.
@@ -18,6 +19,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings, create_renderer
 from simedit.render.catalog.model import Catalog, load_catalog
 from simedit.render.common.errors import SimEditError
 from simedit.render.scene import Scene
@@ -35,15 +37,16 @@ class WorkerError(RuntimeError):
     """An unexpected exception inside the render process (a bug); carries its traceback."""
 
 
-class RenderWorker:
+class RenderWorker(Renderer):
     def __init__(
         self,
         catalog: CatalogSource = None,
-        settings: Any = None,  # blender_backend.RenderSettings; typed loosely so the parent need not import bpy
+        settings: RenderSettings | None = None,
         *,
         log_path: str | Path | None = None,
         start_timeout: float = 120.0,
     ):
+        self.settings = settings or RenderSettings()  # the catalog lives in the child
         ctx = mp.get_context("spawn")  # a fresh interpreter: no forked bpy/GL state, no inherited threads
         self._conn, child_conn = ctx.Pipe()
         self._proc = ctx.Process(
@@ -67,11 +70,12 @@ class RenderWorker:
     def alive(self) -> bool:
         return self._proc.is_alive()
 
-    def render_pair(self, source: Scene | dict, target: Scene | dict, seed: int, timeout: float | None = None) -> tuple[Any, Any]:
+    def render_pair(self, source: Scene | dict, target: Scene | dict, seed: int | None = None,
+                    timeout: float | None = None) -> tuple[RenderOutput, RenderOutput]:
         """-> (RenderOutput, RenderOutput) for the source and the target."""
         return self._call(("render_pair", _as_dict(source), _as_dict(target), seed), timeout)
 
-    def render(self, scene: Scene | dict, seed: int, timeout: float | None = None) -> Any:
+    def render(self, scene: Scene | dict, seed: int | None = None, timeout: float | None = None) -> RenderOutput:
         return self._call(("render", _as_dict(scene), seed), timeout)
 
     def close(self, timeout: float = 10.0) -> None:
@@ -85,12 +89,6 @@ class RenderWorker:
             self._proc.kill()
             self._proc.join(timeout)
         self._conn.close()
-
-    def __enter__(self) -> RenderWorker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _call(self, request: tuple | None, timeout: float | None) -> Any:
         if self._conn.closed:
@@ -133,18 +131,16 @@ def _silence(log_path: str | None) -> None:
     os.close(target)
 
 
-def _serve(conn: Connection, catalog: CatalogSource, settings: Any, log_path: str | None) -> None:
+def _serve(conn: Connection, catalog: CatalogSource, settings: RenderSettings | None, log_path: str | None) -> None:
     _silence(log_path)
     try:
-        from simedit.render.backends.cycles import BlenderRenderer, RenderSettings
-
         if isinstance(catalog, Catalog):
             cat = catalog
         elif callable(catalog):
             cat = catalog()
         else:
             cat = load_catalog(catalog)
-        renderer = BlenderRenderer(cat, settings or RenderSettings())
+        renderer = create_renderer(cat, settings or RenderSettings())
     except BaseException as exc:  # report, then exit: the parent raises it from the constructor
         conn.send(_error_reply(exc))
         return

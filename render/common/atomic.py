@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from simedit.render.common.errors import SimEditError
 
@@ -21,7 +24,7 @@ def is_tmp_name(name: str) -> bool:
     return name.startswith(".") and TMP_MARK in name
 
 
-def write_synced(path: Path, data: bytes) -> None:
+def write_synced(path: Path, data: bytes | bytearray | memoryview) -> None:
     """Write `data` to `path` and fsync it (every file of the project goes through here, so a
     test can make it fail like a full disk)."""
     with open(path, "wb") as f:
@@ -50,7 +53,7 @@ def disk_error(exc: OSError, path: Path) -> Exception:
     return exc
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str, *, mkdir: bool = False) -> Path:
+def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview | str, *, mkdir: bool = False) -> Path:
     """Replace `path` with `data` atomically; returns the path. `mkdir` creates its folder."""
     path = Path(path)
     if mkdir:
@@ -68,3 +71,25 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mkdir: bool = Fa
         raise
     fsync_dir(path.parent)
     return path
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, *, mkdir: bool = False) -> Iterator[BinaryIO]:
+    """The streaming form of `atomic_write`: write into the yielded binary file; it replaces
+    `path` only when the block finishes without an exception."""
+    path = Path(path)
+    if mkdir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise disk_error(exc, path) from None
+        raise
+    fsync_dir(path.parent)

@@ -2,8 +2,9 @@
 
 Sample `index` is a pure function of (spec, catalog, seed, index): attempt `k` draws from
 `numpy.random.default_rng([seed, index, k])`, and a rejected attempt moves on to `k + 1`,
-so resampling is deterministic too. The planner never renders; `render/pipeline.py` calls
+so resampling is deterministic too. The planner never renders; `run/attempt.py` calls
 `plan_attempt` and, when the rendered pair fails verification, asks for the next attempt.
+Everything that depends on the edit kind is asked of the kind (`plan/edits/`).
 """
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from simedit.render import camera as cam
-from simedit.render.plan import language, physics
 from simedit.render.catalog.model import Asset, Catalog
+from simedit.render.common.errors import Reject, SimEditError
+from simedit.render.plan import language
 from simedit.render.plan.edits import KINDS
 from simedit.render.plan.edits.base import EditContext
-from simedit.render.common.errors import Reject, SimEditError
-from simedit.render.poses import world_hull
+from simedit.render.plan.physics import Simulator
 from simedit.render.plan.sampling import sample_scene
+from simedit.render.poses import world_hull
 from simedit.render.scene import Edit, Scene
 from simedit.render.spec import Spec, bounds, subtype_weights
 
@@ -37,6 +39,7 @@ class PlannedSample:
     target: Scene
     edit: Edit
     instruction: str
+    context: EditContext | None = field(default=None, repr=False, compare=False)  # the spec entry that planned it
 
     @property
     def key(self) -> str:
@@ -74,12 +77,14 @@ class Planner:
         self.pool = object_pool(spec, catalog, spec_path)
         self.colors = palette_words(spec.objects.colors, catalog, spec_path, "objects.colors")
         palette_words(spec.floor.colors, catalog, spec_path, "floor.colors")
-        self.contexts = [EditContext(spec, e, catalog, self.pool, self.colors) for e in spec.edits]
-        for i, ctx in enumerate(self.contexts):
-            check_feasible(ctx, i, spec_path)
+        self.contexts = [EditContext(spec, e, catalog, self.pool, self.colors, i) for i, e in enumerate(spec.edits)]
+        for ctx in self.contexts:
+            KINDS[ctx.edit_spec.kind].check_feasible(ctx, spec_path)
+            check_capacity(ctx, spec_path)
         weights = [e.weight for e in spec.edits]
         if sum(weights) <= 0:
             raise SimEditError("every edit has weight 0", file=spec_path, field="edits")
+        self.simulator = Simulator(catalog)  # one PyBullet client per planner: planners in threads stay apart
 
     def plan_attempt(self, index: int, attempt: int) -> PlannedSample:
         """One attempt at sample `index`; raises Reject(reason) when it cannot be used."""
@@ -91,13 +96,14 @@ class Planner:
         subtype = names[choose(rng, [weights[n] for n in names])]
 
         intent = kind.intent(subtype, ctx, rng)
-        draft = sample_scene(self.spec, self.catalog, self.pool, self.colors, rng, intent.requests)
-        source = self._settled(draft, None, "source")
+        draft, required = sample_scene(self.spec, self.catalog, self.pool, self.colors, rng, intent.requests)
+        arranged = kind.arrange_source(subtype, intent, draft, required, ctx, rng)
+        source = self._settled(arranged.scene, None, "source", arranged.contacts)
         change = kind.apply(subtype, intent, source, ctx, rng)
-        target = self._settled(change.target, change.movable, "target")
-        kind.check(change.edit, source, target, ctx)
+        target = self._settled(change.target, change.movable, "target", change.contacts)
+        kind.check_plan(change.edit, source, target, ctx)
         text = language.instruction(change.edit, source, target, rng)
-        return PlannedSample(index, self.spec.seed, attempt, source, target, change.edit, text)
+        return PlannedSample(index, self.spec.seed, attempt, source, target, change.edit, text, ctx)
 
     def plan(self, index: int, first_attempt: int = 0) -> PlanOutcome:
         rejects: list[str] = []
@@ -108,19 +114,23 @@ class Planner:
                 rejects.append(r.reason)
         return PlanOutcome(None, rejects)
 
-    def _settled(self, scene: Scene, movable: list[str] | None, which: str) -> Scene:
-        """Settle, then reject physically bad outcomes: overlap, motion, floating, out of view."""
+    def _settled(self, scene: Scene, movable: list[str] | None, which: str,
+                 contacts: list[tuple[str, str]] = ()) -> Scene:
+        """Settle, then reject physically bad outcomes: overlap, motion, floating, unplanned
+        contact (`contacts` lists the pairs the edit means to touch), out of view."""
         if movable == []:
             return scene  # nothing may move (a recolor, a removal): the scene is already at rest
-        report = physics.settle(scene, self.catalog, movable)
+        report = self.simulator.settle(scene, movable)
         if not report.at_rest:
             raise Reject(f"{which}_not_at_rest")
         if report.max_penetration > MAX_PENETRATION:
             raise Reject(f"{which}_interpenetration", f"{report.max_penetration * 1000:.1f} mm")
         if report.floating:
             raise Reject(f"{which}_floating", ",".join(report.floating))
-        if report.touching:
-            raise Reject(f"{which}_touching", ",".join("-".join(p) for p in report.touching))
+        allowed = {tuple(sorted(p)) for p in contacts}
+        touching = [p for p in report.touching if tuple(sorted(p)) not in allowed]
+        if touching:
+            raise Reject(f"{which}_touching", ",".join("-".join(p) for p in touching))
         if which == "source" and max(report.drift.values(), default=0.0) > MAX_SETTLE_DRIFT:
             raise Reject("source_unstable")
         settled = report.scene
@@ -164,41 +174,16 @@ def palette_words(words: list[str], catalog: Catalog, spec_path: str, field_name
     return list(words) or list(catalog.palette)
 
 
-def check_feasible(ctx: EditContext, i: int, spec_path: str) -> None:
-    """Fail early, naming the field, when a subtype can never be satisfied."""
-    spec, edit_spec = ctx.spec, ctx.edit_spec
-    kind = KINDS[edit_spec.kind]
-    weights = subtype_weights(edit_spec)
-    if not any(w > 0 for w in weights.values()):
-        raise SimEditError("every subtype has weight 0", file=spec_path, field=f"edits[{i}].subtypes")
-    for name, weight in weights.items():
-        if weight <= 0:
-            continue
-        where = f"edits[{i}].subtypes.{name}"
-        if not any(kind.eligible(name, a, ctx) for a in ctx.pool):
-            pool = ", ".join(a.id for a in ctx.pool[:8]) + (" ..." if len(ctx.pool) > 8 else "")
-            raise SimEditError(
-                f"no object in the pool can take this edit (needs {kind.needs(name)}; pool: {pool}); "
-                "widen objects.include or set its weight to 0",
-                file=spec_path, field=where,
-            )
-        if edit_spec.kind == "count":
-            n_hi = bounds(getattr(edit_spec.subtypes, name).n)[1]
-            if n_hi < 1:
-                raise SimEditError("n must be at least 1", file=spec_path, field=f"{where}.n")
-            if name == "remove" and n_hi > bounds(spec.objects.count)[1]:
-                raise SimEditError(
-                    f"cannot remove {n_hi} objects from scenes of at most {bounds(spec.objects.count)[1]}",
-                    file=spec_path, field=f"{where}.n",
-                )
+def check_capacity(ctx: EditContext, spec_path: str) -> None:
+    """The most objects a scene of this entry can hold must fit in the placement area."""
+    extra, extra_field = KINDS[ctx.edit_spec.kind].added_objects(ctx.edit_spec)
+    most = bounds(ctx.spec.objects.count)[1] + extra
     capacity = area_capacity(ctx)
-    extra = bounds(edit_spec.subtypes.add.n)[1] if edit_spec.kind == "count" else 0
-    most = bounds(spec.objects.count)[1] + extra
     if most > capacity:
         raise SimEditError(
             f"up to {most} objects cannot fit in placement.area (room for about {capacity}); "
             "enlarge the area or lower the count",
-            file=spec_path, field="objects.count" if not extra else f"edits[{i}].subtypes.add.n",
+            file=spec_path, field=f"{ctx.where}.{extra_field}" if extra else "objects.count",
         )
 
 

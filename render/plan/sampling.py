@@ -2,7 +2,7 @@
 
 Everything drawn here comes from the sample's own `numpy.random.Generator`, so a scene is a
 pure function of (spec, catalog, seed, index, attempt). Objects are spawned upright with a
-random yaw, a few millimeters above the floor; `physics.settle` brings them to rest.
+random yaw, a few millimeters above the floor; `Simulator.settle` (plan/physics.py) brings them to rest.
 """
 from __future__ import annotations
 
@@ -132,8 +132,9 @@ def next_uid(objects: list[SceneObject]) -> str:
 def sample_scene(
     spec: Spec, catalog: Catalog, pool: list[Asset], colors: list[str], rng: np.random.Generator,
     required: list[ObjectRequest] = (),
-) -> Scene:
-    """A source scene (not yet settled) holding the required objects plus random ones from the pool."""
+) -> tuple[Scene, list[str]]:
+    """A source scene (not yet settled) holding the required objects plus random ones from the
+    pool, and the uids given to the required objects, in request order."""
     camera = sample_camera(spec, rng)
     lights, world = sample_lighting(spec, rng)
     floor = sample_floor(spec, catalog, rng)
@@ -142,8 +143,11 @@ def sample_scene(
     picks += [(pool[int(rng.integers(len(pool)))], None) for _ in range(count - len(picks))]
     order = rng.permutation(len(picks))  # required objects should not always be o0, o1...
     objects: list[SceneObject] = []
+    uid_of_pick: dict[int, str] = {}
     for k, i in enumerate(order):
         asset, color = picks[int(i)]
         obj = make_object(f"o{k}", asset, color, catalog, colors, uniform(rng, spec.objects.scale), rng)
         objects.append(place(obj, objects, catalog, spec, camera, rng))
-    return Scene(objects=objects, camera=camera, lights=lights, world=world, floor=floor)
+        uid_of_pick[int(i)] = obj.uid
+    scene = Scene(objects=objects, camera=camera, lights=lights, world=world, floor=floor)
+    return scene, [uid_of_pick[i] for i in range(len(required))]

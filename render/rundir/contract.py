@@ -155,7 +155,7 @@ class RunDir:
             try:
                 row["source"]["image"], row["target"]["image"], row["instruction"]  # noqa: B018
             except (KeyError, TypeError) as e:
-                raise SimEditError(f"line {n}: bad manifest row (missing {e})", file=str(self.manifest_path)) from None
+                raise SimEditError(f"manifest row {n}: missing {e}", file=str(self.manifest_path)) from None
             yield row
 
     def path(self, row: dict, side: str, what: str = "image") -> Path | None:

@@ -15,7 +15,7 @@
   and copies nothing.
 
 `both_directions` adds, after each pair, the reverse pair (target -> source) with the inverse
-edit's instruction (`render/inverse.py`), its paraphrase drawn from
+edit's instruction (`EditKind.invert`), its paraphrase drawn from
 `numpy.random.default_rng([seed, index, 1_000_003])`; pairs whose edit has no phrasable inverse
 (relative moves, fall_over) or whose inverse names an object ambiguously get no reverse.
 A pair whose image file is missing is skipped with a warning; the number skipped is logged.
@@ -32,7 +32,7 @@ import numpy as np
 
 from simedit.render.plan import language
 from simedit.render.common.errors import Reject, SimEditError
-from simedit.render.inverse import invert
+from simedit.render.plan.edits import invert
 from simedit.render.scene import Edit, Scene
 from simedit.render.common.atomic import atomic_write
 from simedit.render.rundir.contract import RunDir, dumps

@@ -2,7 +2,6 @@
 edited objects outlined on both images, to check a run by eye."""
 from __future__ import annotations
 
-import io
 import math
 import os
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from simedit.render.common.errors import SimEditError
-from simedit.render.common.atomic import atomic_write
+from simedit.render.common.images import save_image
 from simedit.render.rundir.contract import RunDir
 
 MIN_SIDE = 192  # images are upscaled (nearest) to at least this many pixels on their short side
@@ -99,9 +98,7 @@ def contact_sheet(run_dir: str | os.PathLike, out_png: str | os.PathLike, limit:
         for k, text in enumerate(caption):
             draw.text((x0, y0 + ph + 4 + k * line_h), text, fill=TEXT, font=font)
 
-    buf = io.BytesIO()
-    sheet.save(buf, format="PNG")
-    atomic_write(out, buf.getvalue(), mkdir=True)
+    save_image(sheet, out, mkdir=True)
     return out
 
 

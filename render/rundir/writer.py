@@ -24,6 +24,7 @@ from PIL import Image
 
 from simedit.render.common import atomic
 from simedit.render.common.errors import SimEditError
+from simedit.render.common.images import encode
 from simedit.render.rundir.contract import (DEPTH, FOLDERS, IMAGES, LOCK, MANIFEST, MASKS, REJECTS, RUN_RECORD,
                                             dumps, pair_files, pair_key, read_lines, read_manifest, read_rejects,
                                             read_record, row_files)
@@ -84,17 +85,11 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _png_bytes(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def _rgb_png(rgb: np.ndarray, what: str) -> bytes:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"{what}: expected an (H, W, 3) uint8 image, got {rgb.shape} {rgb.dtype}")
-    return _png_bytes(Image.fromarray(np.ascontiguousarray(rgb), "RGB"))
+    return encode(Image.fromarray(np.ascontiguousarray(rgb), "RGB"))
 
 
 def _mask_png(mask: np.ndarray, what: str) -> bytes:
@@ -104,8 +99,8 @@ def _mask_png(mask: np.ndarray, what: str) -> bytes:
     if mask.size and (int(mask.min()) < 0 or int(mask.max()) > 65535):
         raise ValueError(f"{what}: mask values must lie in 0..65535")
     if not mask.size or int(mask.max()) < 256:
-        return _png_bytes(Image.fromarray(mask.astype(np.uint8), "L"))
-    return _png_bytes(Image.fromarray(mask.astype(np.uint16)))  # mode "I;16"
+        return encode(Image.fromarray(mask.astype(np.uint8), "L"))
+    return encode(Image.fromarray(mask.astype(np.uint16)))  # mode "I;16"
 
 
 def _npy_bytes(depth: np.ndarray) -> bytes:

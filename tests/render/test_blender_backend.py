@@ -12,7 +12,8 @@ import pytest
 import trimesh
 
 from simedit.render import camera as C
-from simedit.render.backends.cycles import BlenderRenderer, RenderOutput, RenderSettings
+from simedit.render.backends.base import RenderOutput, RenderSettings
+from simedit.render.backends.cycles import CyclesRenderer
 from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.common.errors import SimEditError
 from simedit.render.backends.worker import RenderWorker, WorkerDied
@@ -46,7 +47,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 @pytest.fixture(scope="module")
 def renderer(catalog: Catalog):
-    with BlenderRenderer(catalog, SETTINGS) as r:
+    with CyclesRenderer(catalog, SETTINGS) as r:
         yield r
 
 
@@ -84,7 +85,7 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
-def test_render_geometry_mask_depth(renderer: BlenderRenderer, catalog: Catalog) -> None:
+def test_render_geometry_mask_depth(renderer: CyclesRenderer, catalog: Catalog) -> None:
     scene = make_scene(catalog)
     out = renderer.render(scene, seed=1)
     assert out.rgb.shape == (SIZE, SIZE, 3) and out.rgb.dtype == np.uint8
@@ -104,7 +105,7 @@ def test_render_geometry_mask_depth(renderer: BlenderRenderer, catalog: Catalog)
     assert np.isinf(out.depth[0]).any()  # sky at the top of the image
 
 
-def test_same_seed_is_deterministic_and_seed_matters(renderer: BlenderRenderer, catalog: Catalog) -> None:
+def test_same_seed_is_deterministic_and_seed_matters(renderer: CyclesRenderer, catalog: Catalog) -> None:
     scene = make_scene(catalog)
     a = renderer.render(scene, seed=5)
     b = renderer.render(scene, seed=6)
@@ -113,7 +114,7 @@ def test_same_seed_is_deterministic_and_seed_matters(renderer: BlenderRenderer, 
     assert not np.array_equal(a.rgb, b.rgb)  # the seed reaches Cycles despite persistent data
 
 
-def test_pair_move_changes_only_near_the_object(renderer: BlenderRenderer, catalog: Catalog) -> None:
+def test_pair_move_changes_only_near_the_object(renderer: CyclesRenderer, catalog: Catalog) -> None:
     source = make_scene(catalog)
     target = source.copy()
     target.objects[1].position = _on_floor(catalog, "cyl", 0.3, -0.05)
@@ -129,7 +130,7 @@ def test_pair_move_changes_only_near_the_object(renderer: BlenderRenderer, catal
     assert np.array_equal(src.mask[~near], tgt.mask[~near])  # other objects' masks do not change
 
 
-def test_removed_object_absent_from_target_mask(renderer: BlenderRenderer, catalog: Catalog) -> None:
+def test_removed_object_absent_from_target_mask(renderer: CyclesRenderer, catalog: Catalog) -> None:
     source = make_scene(catalog)
     target = source.copy()
     target.objects = [o for o in target.objects if o.uid != "o0"]
@@ -138,7 +139,7 @@ def test_removed_object_absent_from_target_mask(renderer: BlenderRenderer, catal
     assert (tgt.mask == 2).any() and (tgt.mask == 4).any()
 
 
-def test_recolor_solid_and_textured(renderer: BlenderRenderer, catalog: Catalog) -> None:
+def test_recolor_solid_and_textured(renderer: CyclesRenderer, catalog: Catalog) -> None:
     source = make_scene(catalog)
     target = source.copy()
     target.objects[0] = replace(target.objects[0], color="blue", rgb=BLUE)  # red box -> blue
@@ -154,7 +155,7 @@ def test_recolor_solid_and_textured(renderer: BlenderRenderer, catalog: Catalog)
     assert np.array_equal(again.rgb, src.rgb)
 
 
-def test_missing_mesh_and_unknown_hdri(renderer: BlenderRenderer, catalog: Catalog) -> None:
+def test_missing_mesh_and_unknown_hdri(renderer: CyclesRenderer, catalog: Catalog) -> None:
     scene = make_scene(catalog)
     scene.objects.append(SceneObject("o5", "ghost", "ghost", (0.0, 0.3, 0.05), rgb=RED))
     with pytest.raises(SimEditError, match="ghost.obj"):

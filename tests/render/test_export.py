@@ -16,7 +16,7 @@ import pytest
 from simedit.render.plan import language
 from simedit.render.common.errors import SimEditError
 from simedit.render.rundir.export import export_run, reverse_instruction
-from simedit.render.inverse import invert
+from simedit.render.plan.edits import invert
 from simedit.render.scene import Camera, Edit, Scene, SceneObject
 from simedit.render.rundir.contract import read_manifest
 from simedit.render.rundir.writer import RunWriter, make_record

@@ -7,9 +7,11 @@ import re
 import numpy as np
 import pytest
 
-from simedit.render.plan import language
+from simedit.render.plan import templates
 from simedit.render.common.errors import Reject
-from simedit.render.plan.language import all_instructions, instruction, paraphrases, referring_name
+from simedit.render.plan.language import all_instructions, instruction
+from simedit.render.plan.referring import referring_name
+from simedit.render.plan.templates import paraphrases
 from simedit.render.scene import Camera, Edit, Scene, SceneObject
 
 # Camera looks along +Y from the front: world -X is image left, smaller Y is closer.
@@ -370,9 +372,9 @@ def test_bad_edits_are_bugs_not_rejects():
 def test_environment_is_cached_and_strict():
     import jinja2
 
-    assert language._macros("rotation", "flip") is language._macros("rotation", "flip")
-    assert language._ENV.get_template("count.j2") is language._ENV.get_template("count.j2")
-    assert language._ENV.undefined is jinja2.StrictUndefined
-    assert language.TEMPLATE_DIR.is_dir()
+    assert templates.macros("rotation", "flip") is templates.macros("rotation", "flip")
+    assert templates.ENV.get_template("count.j2") is templates.ENV.get_template("count.j2")
+    assert templates.ENV.undefined is jinja2.StrictUndefined
+    assert templates.TEMPLATE_DIR.is_dir()
     with pytest.raises(jinja2.UndefinedError):
-        language._macros("rotation", "flip")[0]({})
+        templates.macros("rotation", "flip")[0]({})

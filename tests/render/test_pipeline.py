@@ -79,7 +79,7 @@ def test_killed_run_resumes_to_the_same_manifest(tmp_path):
 def rendered_pair():
     """One real, verified relative move at 64x64, plus the same pair re-rendered with another
     object moved 8 cm as well (what a leaky generator would produce)."""
-    from simedit.render.backends.cycles import RenderSettings
+    from simedit.render.backends.base import RenderSettings
     from simedit.render.backends.worker import RenderWorker
 
     spec = load_spec(ROOT / "scenes/location.yaml")
@@ -92,7 +92,7 @@ def rendered_pair():
             if sample is None or sample.edit.subtype != "relative":
                 continue
             src, tgt = worker.render_pair(sample.source, sample.target, 7)
-            if not verify_pair(sample.edit, sample.source, sample.target, src, tgt, catalog, spec.verify, 2.0).ok:
+            if not verify_pair(sample.edit, sample.source, sample.target, src, tgt, sample.context).ok:
                 continue
             bystanders = [o.uid for o in sample.source.objects if o.uid not in sample.edit.objects + sample.edit.references]
             if not bystanders:
@@ -109,12 +109,12 @@ def rendered_pair():
 def test_verifier_rejects_doctored_pairs(rendered_pair):
     sample, src, tgt, leaky_tgt, catalog, spec = rendered_pair
     # another object moved too
-    verdict = verify_pair(sample.edit, sample.source, sample.target, src, leaky_tgt, catalog, spec.verify, 2.0)
+    verdict = verify_pair(sample.edit, sample.source, sample.target, src, leaky_tgt, sample.context)
     assert not verdict.ok and verdict.reason == "not_minimal", verdict
     # a claim that is false: the instruction says the opposite direction
     opposite = {"left_of": "right_of", "right_of": "left_of", "in_front_of": "behind", "behind": "in_front_of"}
     lie = sample.edit.__class__(**{**sample.edit.__dict__, "params": {"direction": opposite[sample.edit.params["direction"]]}})
-    verdict = verify_pair(lie, sample.source, sample.target, src, tgt, catalog, spec.verify, 2.0)
+    verdict = verify_pair(lie, sample.source, sample.target, src, tgt, sample.context)
     assert not verdict.ok and verdict.reason == "claim_not_visible"
 
 

@@ -107,7 +107,7 @@ def test_target_changes_only_the_edited_objects(rotation_plans, location_plans, 
 
 def resting_ok(scene, catalog):
     """Re-simulate with everything free: nothing sinks into anything and nothing floats."""
-    report = physics.settle(scene, catalog)
+    report = physics.Simulator(catalog).settle(scene)
     assert report.max_penetration < 0.005, f"penetration {report.max_penetration * 1000:.1f} mm"
     for obj in scene.objects:
         low = world_hull(obj, catalog)[:, 2].min()

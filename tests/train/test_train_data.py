@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 from conftest import SIZE, square_pair, write_aurora_json, write_imagefolder, write_render_run
 
+from simedit.render.common.errors import SimEditError
+from simedit.train.cli import main as train_main
+from simedit.train.config import parse_config
 from simedit.train.data.augment import AugmentConfig
 from simedit.train.data.batches import PairStream
-from simedit.train.config import parse_config
+from simedit.train.data.mixing import Mixture, Stage, StagePlan
 from simedit.train.data.sources import AuroraJson, HFDataset, RenderRun, SkipCounter, Unreadable
 from simedit.train.errors import TrainError
-from simedit.train.data.mixing import Mixture, Stage, StagePlan
 
 
 @pytest.mark.parametrize("uint16", [False, True])
@@ -91,3 +93,57 @@ def test_cli_prints_user_errors_on_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "train", "--config", str(cfg)], capture_output=True, text=True)
     assert r.returncode != 0
     assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("train: error:") and "c.yaml" in r.stderr
+
+
+def _tear_last_line(run_dir):
+    """The manifest as a crash mid-append leaves it: the last line cut short, no final newline."""
+    manifest = run_dir / "manifest.jsonl"
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("".join(line + "\n" for line in lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+    return lines
+
+
+def test_render_run_skips_a_torn_last_line(tmp_path):
+    run_dir = write_render_run(tmp_path / "r", n=5)
+    lines = _tear_last_line(run_dir)
+    run = RenderRun(run_dir)
+    assert len(run) == 4 and [r["key"] for r in run.rows] == [json.loads(l)["key"] for l in lines[:4]]
+    stream = PairStream(StagePlan([Stage(Mixture([run], [1.0]), None)]), AugmentConfig(16), seed=0)
+    for n in range(8):  # every draw comes from the complete rows and trains as usual
+        item = stream[(0, n)]
+        assert item["skipped"] == [] and item["source"].shape == (3, 16, 16) and item["has_mask"]
+        assert item["mask"].sum() > 0
+
+
+def test_corrupt_middle_manifest_line_is_a_one_line_user_error(tmp_path, capsys):
+    run_dir = write_render_run(tmp_path / "r", n=5)
+    manifest = run_dir / "manifest.jsonl"
+    lines = manifest.read_text().splitlines()
+    lines[2] = lines[2][:30]  # a bad line that is not the last one is corruption, not a torn write
+    manifest.write_text("".join(line + "\n" for line in lines))
+    with pytest.raises(SimEditError, match=r"manifest.jsonl: line 3 is not valid JSON") as err:
+        RenderRun(run_dir)
+    assert "\n" not in str(err.value)
+    cfg = tmp_path / "c.yaml"  # JSON is YAML; the data is read before the (missing) model
+    cfg.write_text(json.dumps({"model": {"base": str(tmp_path / "nomodel")},
+                               "data": {"datasets": [{"name": "r", "type": "render", "path": str(run_dir)}],
+                                        "stages": [{"mix": {"r": 1}}]},
+                               "train": {"max_steps": 1}, "output_dir": str(tmp_path / "out")}))
+    assert train_main(["--config", str(cfg)]) == 2
+    out = capsys.readouterr().err.strip()
+    assert out.startswith("train: error: ") and "\n" not in out and "manifest.jsonl: line 3" in out
+
+
+def test_cli_subcommands_and_help(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        train_main(["--help"])
+    assert e.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "--config" in help_text and "make-tiny-model" in help_text and "make-demo-data" in help_text
+    assert train_main(["make-demo-data", str(tmp_path / "demo"), "--pairs", "3"]) == 0
+    run = RenderRun(tmp_path / "demo")
+    assert len(run) == 3 and run.load(2).mask is not None
+    assert not [p for p in (tmp_path / "demo").rglob(".*")]  # atomic writes leave no temporaries
+    with pytest.raises(SystemExit) as e:  # a training option with a subcommand is a usage error
+        train_main(["--resume", "make-demo-data", str(tmp_path / "d2")])
+    assert e.value.code == 2

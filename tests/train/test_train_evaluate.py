@@ -188,6 +188,18 @@ def test_triples_for_run(tmp_path):
     assert all(t.source.is_file() for t in loaded)
 
 
+def test_triples_skip_a_torn_last_manifest_line(tmp_path):
+    run = write_triples_run(tmp_path / "run")
+    whole = triples_for_run(run)
+    manifest = run / "manifest.jsonl"
+    text = manifest.read_text()
+    manifest.write_text(text + text.splitlines()[0][:25])  # a crash mid-append: no final newline
+    assert triples_for_run(run) == whole
+    out = write_triples(whole, tmp_path / "t.json")
+    assert len(json.loads(out.read_text())) == len(whole)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
 def test_triples_cli_needs_no_torch(tmp_path):
     run = write_triples_run(tmp_path / "run")
     code = ("import sys; from simedit.train.eval.cli import main; "

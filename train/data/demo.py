@@ -1,12 +1,17 @@
 """Demo pairs for trying the loop without rendering: a render-style run directory where a colored
-square moves (or changes color) on a plain background, with instance masks and a manifest."""
+square moves (or changes color) on a plain background, with instance masks and a manifest. File
+names come from the run-directory contract, and every file is written atomically, images first,
+so the directory reads back like one `render` wrote."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from simedit.render.common.atomic import atomic_write
+from simedit.render.rundir.contract import IMAGES, MANIFEST, MASKS, dumps, pair_files, pair_key
+from simedit.render.common.images import save_image
 
 COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 70, 220), "yellow": (230, 210, 40)}
 
@@ -24,13 +29,14 @@ def _draw(size: int, boxes: list[tuple[tuple[int, int, int, int], tuple[int, int
 def make_demo_run(out_dir: str | Path, n: int = 16, size: int = 40, seed: int = 0) -> Path:
     """Write `n` pairs: "move the C square to the left/right" or "make the C square D"."""
     out = Path(out_dir)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    (out / "masks").mkdir(parents=True, exist_ok=True)
+    (out / IMAGES).mkdir(parents=True, exist_ok=True)
+    (out / MASKS).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     names = list(COLORS)
     lines = []
     for i in range(n):
-        key = f"{i:06d}"
+        key = pair_key(i)
+        files = pair_files(key)
         c, other = rng.choice(len(names), 2, replace=False)
         s = size // 4
         y = int(rng.integers(2, size - s - 2))
@@ -46,14 +52,13 @@ def make_demo_run(out_dir: str | Path, n: int = 16, size: int = 40, seed: int = 
             instr = f"make the {names[c]} square {names[other]}"
         for side, boxes in (("source", [still, a]), ("target", [still, b])):
             img, mask = _draw(size, boxes)
-            img.save(out / "images" / f"{key}_{side}.png")
-            mask.save(out / "masks" / f"{key}_{side}.png")
-        lines.append(json.dumps({
+            save_image(img, out / files[side]["image"])
+            save_image(mask, out / files[side]["mask"])
+        lines.append(dumps({
             "key": key, "index": i, "seed": seed, "instruction": instr,
             "kind": "location" if i % 2 == 0 else "attribute", "subtype": "absolute" if i % 2 == 0 else "color",
-            "source": {"image": f"images/{key}_source.png", "mask": f"masks/{key}_source.png"},
-            "target": {"image": f"images/{key}_target.png", "mask": f"masks/{key}_target.png"},
+            "source": files["source"], "target": files["target"],
             "mask_ids": {"1": "o0", "2": "o1"}, "edited": ["o1"],
         }))
-    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    atomic_write(out / MANIFEST, "".join(line + "\n" for line in lines))
     return out

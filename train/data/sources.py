@@ -3,7 +3,8 @@
 image must never crash a run hours in).
 
 Sources:
-- `RenderRun`: a run directory written by `render` (manifest.jsonl, images, instance masks).
+- `RenderRun`: a run directory written by `render` (manifest.jsonl, images, instance masks),
+  read through `simedit.render.rundir.contract.RunDir`, the only reader of run directories.
 - `AuroraJson`: `[{"input": path, "output": path, "instruction": text}, ...]`, paths relative
   to a root. Video-derived pairs use the same format (`type: video`).
 - `HFDataset`: columns input_image, edit_prompt, edited_image; either a `datasets` folder written
@@ -24,6 +25,8 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from simedit.render.common.errors import SimEditError
+from simedit.render.rundir.contract import RunDir
 from simedit.train.errors import TrainError
 
 log = logging.getLogger(__name__)
@@ -89,25 +92,16 @@ def _read_json(path: Path) -> Any:
 
 
 class RenderRun:
-    """A `render` run directory. The edit mask is the union, over source and target instance
-    masks, of the pixels of the objects listed in `edited`."""
+    """A `render` run directory, read through the run-directory contract (`RunDir`): its
+    manifest rows (a torn last line, as after a crash, is skipped), its image paths (a path
+    leaving the run directory is refused) and its edit mask, the union over source and target
+    instance masks of the pixels of the objects listed in `edited`."""
 
     def __init__(self, path: str | Path, name: str | None = None):
         self.root = Path(path)
         self.name = name or self.root.name
-        manifest = self.root / "manifest.jsonl"
-        if not manifest.is_file():
-            raise TrainError("no manifest.jsonl: not a render run directory", file=str(self.root))
-        self.rows: list[dict] = []
-        for n, line in enumerate(manifest.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                row["source"]["image"], row["target"]["image"], row["instruction"]  # noqa: B018
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise TrainError(f"line {n}: bad manifest row ({e})", file=str(manifest)) from None
-            self.rows.append(row)
+        self.run = RunDir(self.root)  # SimEditError (a user error) when it is not a run directory
+        self.rows: list[dict] = list(self.run.pairs())
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -115,26 +109,25 @@ class RenderRun:
     def instructions(self) -> list[str]:
         return [r["instruction"] for r in self.rows]
 
+    def _path(self, row: dict, side: str) -> Path:
+        # A refused path is a broken pair, like a missing image: skipped and counted, so one bad
+        # row cannot stop a run hours in.
+        try:
+            return self.run.path(row, side)
+        except SimEditError as e:
+            raise Unreadable(str(e)) from None
+
     def _edit_mask(self, row: dict) -> Image.Image | None:
-        edited = set(row.get("edited") or [])
-        ids = row.get("mask_ids") or {}
-        values = [int(v) for v, obj in ids.items() if obj in edited]
-        union = None
-        for side in ("source", "target"):
-            rel = row[side].get("mask")
-            if not rel:
-                return None
-            m = np.asarray(_open_image(self.root / rel))
-            if m.ndim == 3:
-                m = m[..., 0]
-            hit = np.isin(m, values)
-            union = hit if union is None else union | hit
+        try:
+            union = self.run.edit_mask(row)
+        except (OSError, ValueError, SimEditError) as e:  # missing or corrupt mask, refused path
+            raise Unreadable(f"edit mask of pair {row.get('key', '?')}: {e.__class__.__name__}: {e}") from None
         return Image.fromarray((union * 255).astype(np.uint8), "L") if union is not None else None
 
     def load(self, i: int) -> Example:
         row = self.rows[i]
-        src = _open_image(self.root / row["source"]["image"])
-        tgt = _open_image(self.root / row["target"]["image"])
+        src = _open_image(self._path(row, "source"))
+        tgt = _open_image(self._path(row, "target"))
         return Example(src, row["instruction"], tgt, self._edit_mask(row), self.name)
 
 

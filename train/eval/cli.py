@@ -18,8 +18,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from simedit.render.common.atomic import atomic_write
 from simedit.render.common.command import run_command
-from simedit.render.common.errors import SimEditError
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -58,10 +58,8 @@ def _parser() -> argparse.ArgumentParser:
 def _write(out: Path, report: dict, md: str, grid_rows: list) -> list[Path]:
     from simedit.train.trainer.validate import save_grid
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=1))
-    (out / "report.md").write_text(md)
-    paths = [out / "report.json", out / "report.md"]
+    paths = [atomic_write(out / "report.json", json.dumps(report, indent=1), mkdir=True),
+             atomic_write(out / "report.md", md)]
     if grid_rows:
         paths.append(save_grid(grid_rows, out / "grid.png"))
     return paths
@@ -120,8 +118,6 @@ def _run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from simedit.train.errors import TrainError
-
     return run_command(_run, argv, prefix="evaluate: ")
 
 

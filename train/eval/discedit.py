@@ -17,7 +17,7 @@ With one seed each score is 0 or 1 and this SE is exactly sqrt(p (1 - p) / n). C
 The paper averaged each example over 4 noise samples; the default here is seeds 0..3.
 
 An *editor* is any callable (source PIL image, prompt, seed) -> PIL image. `DiffusersEditor` wraps
-a saved InstructPix2Pix pipeline folder (local path only) and edits with `train.validate.edit`,
+a saved InstructPix2Pix pipeline folder (local path only) and edits with `simedit.train.trainer.validate.edit`,
 the sampler used for validation grids.
 """
 from __future__ import annotations

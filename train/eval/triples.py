@@ -31,7 +31,9 @@ import inflect
 import numpy as np
 
 from simedit.render.catalog.model import Catalog, load_catalog
-from simedit.render.common.errors import SimEditError
+from simedit.render.plan.edits import KINDS
+from simedit.render.common.atomic import atomic_write
+from simedit.render.rundir.contract import RunDir
 
 _INFLECT = inflect.engine()
 
@@ -96,28 +98,18 @@ def _absent_names(catalog: Catalog, present_categories: set[str], present_names:
     return out
 
 
-def triple_for_row(row: dict, catalog: Catalog) -> tuple[dict | None, str]:
-    """(triple without the source path, "") or (None, skip reason)."""
+def no_change_by_kind(row: dict, edited: list[str], catalog: Catalog, rng: np.random.Generator) -> tuple[str, str, dict[str, str]]:
+    """The edit kind says how a no-change prompt may be made (`EditKind.no_change_prompts`):
+    (skip reason, "", {}) when the subtype has none; ("", how, {old: new}) for an
+    "invariant_rotation" replacement (an invariant object of the scene, e.g. a ball, in place of
+    the edited one); ("", "", {}) to fall back to an absent object."""
     kind, subtype = str(row.get("kind") or ""), str(row.get("subtype") or "")
-    instruction = str(row["instruction"])
-    if kind == "count" and subtype == "add":
-        return None, "count_add_has_no_no_change"
-    src_objs, tgt_objs = _objects(row.get("source_scene")), _objects(row.get("target_scene"))
-    names_by_uid = {o["uid"]: o["name"] for o in src_objs if "uid" in o and "name" in o}
-    if not names_by_uid:  # older manifests: the flat objects table
-        names_by_uid = {uid: o.get("name") for uid, o in (row.get("objects") or {}).items() if o.get("name")}
-    edited = [names_by_uid[u] for u in row.get("edited") or [] if u in names_by_uid]
-    edited = sorted(set(edited), key=lambda n: (-len(n), n))  # longest first: "red coffee mug" before "mug"
-    if not edited:
-        return None, "edited_object_not_in_source"
-    rng = _rng(str(row.get("key", row.get("index", ""))), instruction)
-    present = src_objs + tgt_objs
-    present_names = {o.get("name", "") for o in present}
-    name_count = Counter(o.get("name") for o in src_objs)
-
-    replacements: dict[str, str] = {}
-    how = "absent_object"
-    if kind == "rotation":
+    strategies = KINDS[kind].no_change_prompts(subtype) if kind in KINDS else ("absent_object",)
+    if not strategies:
+        return f"{kind}_{subtype}_has_no_no_change", "", {}
+    if "invariant_rotation" in strategies:
+        src_objs = _objects(row.get("source_scene"))
+        name_count = Counter(o.get("name") for o in src_objs)
         edited_uids = set(row.get("edited") or [])
         balls = [o["name"] for o in src_objs
                  if o.get("uid") not in edited_uids and o.get("asset_id") in catalog.assets
@@ -125,15 +117,35 @@ def triple_for_row(row: dict, catalog: Catalog) -> tuple[dict | None, str]:
                  and o["name"] not in edited]
         if balls and len(edited) == 1:
             ball = balls[int(rng.integers(len(balls)))]
-            if not re.search(r"\b" + re.escape(ball) + r"\b", instruction, re.IGNORECASE):
-                replacements = {edited[0]: ball}
-                how = "invariant_rotation"
+            if not re.search(r"\b" + re.escape(ball) + r"\b", str(row["instruction"]), re.IGNORECASE):
+                return "", "invariant_rotation", {edited[0]: ball}
+    return "", "", {}
+
+
+def triple_for_row(row: dict, catalog: Catalog) -> tuple[dict | None, str]:
+    """(triple without the source path, "") or (None, skip reason)."""
+    kind = str(row.get("kind") or "")
+    instruction = str(row["instruction"])
+    src_objs, tgt_objs = _objects(row.get("source_scene")), _objects(row.get("target_scene"))
+    names_by_uid = {o["uid"]: o["name"] for o in src_objs if "uid" in o and "name" in o}
+    if not names_by_uid:  # older manifests: the flat objects table
+        names_by_uid = {uid: o.get("name") for uid, o in (row.get("objects") or {}).items() if o.get("name")}
+    edited = [names_by_uid[u] for u in row.get("edited") or [] if u in names_by_uid]
+    edited = sorted(set(edited), key=lambda n: (-len(n), n))  # longest first: "red coffee mug" before "mug"
+    rng = _rng(str(row.get("key", row.get("index", ""))), instruction)
+    skip, how, replacements = no_change_by_kind(row, edited, catalog, rng)
+    if skip:
+        return None, skip
+    if not edited:
+        return None, "edited_object_not_in_source"
     if not replacements:
+        present = src_objs + tgt_objs
+        present_names = {o.get("name", "") for o in present}
         cats = {catalog.assets[o["asset_id"]].category for o in present if o.get("asset_id") in catalog.assets}
         absent = _absent_names(catalog, cats, present_names, instruction, rng, len(edited))
         if len(absent) < len(edited):
             return None, "no_absent_object"
-        replacements = dict(zip(edited, absent))
+        how, replacements = "absent_object", dict(zip(edited, absent))
 
     text, found = replace_names(instruction, replacements)
     if found != set(replacements):
@@ -146,28 +158,18 @@ def triple_for_row(row: dict, catalog: Catalog) -> tuple[dict | None, str]:
 
 def triples_for_run(run_dir: str | Path, catalog: Catalog | None = None, skipped: Counter | None = None) -> list[dict]:
     """One triple per usable manifest row: {"source": absolute image path, "change", "no_change",
-    "task": edit kind, "no_change_kind", "replaced", "key"}. Skips are counted in `skipped`."""
-    root = Path(run_dir)
-    manifest = root / "manifest.jsonl"
-    if not manifest.is_file():
-        raise SimEditError("no manifest.jsonl: not a render run directory", file=str(root))
+    "task": edit kind, "no_change_kind", "replaced", "key"}. Skips are counted in `skipped`.
+    The run is read through the run-directory contract: a torn last line is left out."""
+    run = RunDir(run_dir)  # SimEditError when it is not a run directory
     catalog = catalog or load_catalog()
     skipped = skipped if skipped is not None else Counter()
     out = []
-    for n, line in enumerate(manifest.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            src = row["source"]["image"]
-            row["instruction"]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise SimEditError(f"line {n}: bad manifest row ({e})", file=str(manifest)) from None
+    for row in run.pairs():
         t, why = triple_for_row(row, catalog)
         if t is None:
             skipped[why] += 1
             continue
-        out.append({"source": str((root / src).resolve()), **t})
+        out.append({"source": str(run.path(row, "source")), **t})
     return out
 
 
@@ -176,7 +178,4 @@ def write_triples(triples: list[dict], out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [{**t, "source": os.path.relpath(t["source"], out.parent.resolve())} for t in triples]
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(rows, indent=1))
-    os.replace(tmp, out)
-    return out
+    return atomic_write(out, json.dumps(rows, indent=1))

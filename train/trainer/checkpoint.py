@@ -1,17 +1,21 @@
-"""Checkpoints: `OUT/checkpoints/step-000100/state.pt`, written to a temporary folder and renamed
-(a crash mid-write leaves no half checkpoint that resume would pick). Keeps the last K."""
+"""Checkpoints: `OUT/checkpoints/step-000100/state.pt`. The state is serialized in memory and
+put in place with the one atomic write, and `list_checkpoints` only counts a folder that holds a
+state.pt, so a crash mid-write never leaves a half checkpoint that resume would pick. Keeps the
+last K."""
 from __future__ import annotations
 
-import os
+import io
 import re
 import shutil
 from pathlib import Path
 
 import torch
 
+from simedit.render.common.atomic import atomic_write, is_tmp_name
 from simedit.train.errors import TrainError
 
 _NAME = re.compile(r"^step-(\d+)$")
+STATE = "state.pt"
 
 
 def checkpoint_dir(output_dir: str | Path) -> Path:
@@ -19,24 +23,32 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
 
 
 def list_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
+    """(step, folder) of every complete checkpoint, oldest first."""
     d = checkpoint_dir(output_dir)
     if not d.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _NAME.match(p.name)) and (p / "state.pt").is_file()]
+    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _NAME.match(p.name)) and (p / STATE).is_file()]
     return sorted(found)
 
 
 def save_checkpoint(output_dir: str | Path, step: int, state: dict, keep: int) -> Path:
     d = checkpoint_dir(output_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    final, tmp = d / f"step-{step:06d}", d / f".tmp-step-{step:06d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    torch.save(state, tmp / "state.pt")
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    for _, old in list_checkpoints(output_dir)[:-keep]:
+    final = d / f"step-{step:06d}"
+    if final.is_dir():  # the same step again after a crash: its temporaries are garbage
+        for f in final.iterdir():
+            if is_tmp_name(f.name):
+                f.unlink(missing_ok=True)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    # getbuffer(), not getvalue(): a real model's state is gigabytes; no second copy of it.
+    atomic_write(final / STATE, buf.getbuffer(), mkdir=True)
+    complete = list_checkpoints(output_dir)
+    for _, old in complete[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+    kept = {p for _, p in complete}
+    for p in d.iterdir():  # step folders a crash left without a state.pt
+        if _NAME.match(p.name) and p not in kept and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
     return final
 
 
@@ -46,6 +58,6 @@ def load_latest(output_dir: str | Path) -> tuple[int, dict]:
         raise TrainError("--resume: no checkpoint to resume from", file=str(checkpoint_dir(output_dir)))
     step, path = found[-1]
     try:
-        return step, torch.load(path / "state.pt", map_location="cpu", weights_only=False)
+        return step, torch.load(path / STATE, map_location="cpu", weights_only=False)
     except (OSError, RuntimeError) as e:
-        raise TrainError(f"unreadable checkpoint: {e}", file=str(path / "state.pt")) from None
+        raise TrainError(f"unreadable checkpoint: {e}", file=str(path / STATE)) from None

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from simedit.train.data.batches import mask_to_tensor, to_tensor
+from simedit.render.common.images import save_image
 
 
 @dataclass
@@ -69,10 +70,7 @@ def save_grid(rows: list[list[Image.Image]], path: str | Path) -> Path:
     for y, row in enumerate(rows):
         for x, im in enumerate(row):
             grid.paste(im.resize(size), (x * size[0], y * size[1]))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    grid.save(path)
-    return path
+    return save_image(grid, path, mkdir=True)  # atomic: a grid is never seen half written
 
 
 def run_validation(components, unet, scheduler, examples: list[ValExample], cfg, path: Path, seed: int, device) -> Path:

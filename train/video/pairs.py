@@ -18,21 +18,19 @@ Two inputs:
   noun). The pair is the first and last frame of the segment; the instruction the narration,
   else "verb noun".
 
-Every pair then goes through the frame-pair filter (`train.frame_filters`): near-identical
+Every pair then goes through the frame-pair filter (`simedit.train.video.frame_filters`): near-identical
 pairs and camera moves are rejected. With `best_pair`, `candidates` frames spread evenly over the
 clip are compared and the pair with the largest change that still passes is kept (EditWorld).
 
 Unreadable or missing videos are skipped and counted (a warning for the first few); the report
-counts everything. Frames are decoded with PyAV (FFmpeg).
+counts everything. Frames are decoded with PyAV (FFmpeg). Every file is written atomically.
 """
 from __future__ import annotations
 
 import csv
 import json
 import logging
-import os
 import re
-import tempfile
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,7 +40,9 @@ from typing import Any
 from PIL import Image
 from tqdm.auto import tqdm
 
+from simedit.render.common.atomic import atomic_write
 from simedit.train.errors import TrainError
+from simedit.render.common.images import save_image
 from simedit.train.video.frame_filters import FilterConfig, best_pair, judge, make_similarity
 
 log = logging.getLogger(__name__)
@@ -354,13 +354,6 @@ def decode_clip(path: str | Path, start: float | None = None, stop: float | None
 
 # ----------------------------------------------------------------------------- pairs
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def make_pairs(clips: list[Clip], videos_dir: str | Path, out_dir: str | Path, cfg: VideoPairsConfig,
                rejected: Counter | None = None, pairs_name: str = "pairs.json") -> VideoPairsReport:
     """Decode, filter and write the pairs: OUT/images/<key>_input.<ext>, OUT/images/<key>_output.<ext>
@@ -410,7 +403,7 @@ def make_pairs(clips: list[Clip], videos_dir: str | Path, out_dir: str | Path, c
                 return
         names = [f"images/{key}_{side}.{cfg.image_format}" for side in ("input", "output")]
         for name, img in zip(names, (fa, fb)):
-            img.convert("RGB").save(out / name)
+            save_image(img.convert("RGB"), out / name)
         rows.append({"input": names[0], "output": names[1], "instruction": clip.instruction,
                      "video": str(path), "frames": [ia, ib], "similarity": round(float(s), 4), **clip.meta})
         report.accepted += 1
@@ -423,6 +416,6 @@ def make_pairs(clips: list[Clip], videos_dir: str | Path, out_dir: str | Path, c
     bar.close()
     if warned > WARN_FIRST:
         log.warning("%d unreadable videos skipped in all", warned)
-    _atomic_write(report.out, json.dumps(rows, indent=1))
-    _atomic_write(out / "report.json", json.dumps(report.as_dict(), indent=1))
+    atomic_write(report.out, json.dumps(rows, indent=1))
+    atomic_write(out / "report.json", json.dumps(report.as_dict(), indent=1))
     return report

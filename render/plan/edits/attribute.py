@@ -2,17 +2,22 @@
 category, same pose), color (a new palette color; the name's color word follows it)."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from simedit.render.catalog.model import Asset
+from simedit.render.common.colorspace import linear_to_srgb
 from simedit.render.common.errors import Reject
-from simedit.render.poses import resting_height
+from simedit.render.masks import object_mask, visible_change
+from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, eligible_objects,
+                                            need_objects, param, pick, request_one)
+from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import fits, uniform
+from simedit.render.poses import resting_height
 from simedit.render.scene import Edit, Scene
-from simedit.render.plan.edits.base import Change, EditContext, Intent, eligible_objects, pick, request_one
 
-KIND = "attribute"
-SUBTYPES = ("size", "shape", "color")
+MIN_AREA_CHANGE = 1.15  # a size edit must change the mask area by at least this factor
 
 
 def _siblings(asset: Asset, ctx: EditContext) -> list[Asset]:
@@ -20,78 +25,125 @@ def _siblings(asset: Asset, ctx: EditContext) -> list[Asset]:
     return [a for a in ctx.pool if a.category == asset.category and a.id != asset.id and a.name != asset.name]
 
 
-def eligible(subtype: str, asset: Asset, ctx: EditContext) -> bool:
-    if subtype == "shape":
-        return bool(_siblings(asset, ctx))
-    if subtype == "color":
-        return asset.colorable
-    return True
-
-
-def needs(subtype: str) -> str:
-    return {
-        "size": "any object",
-        "shape": "an object whose category has another object in the pool",
-        "color": "a colorable (solid-color) object",
-    }[subtype]
-
-
-def intent(subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
-    return request_one(eligible, subtype, ctx, rng)
-
-
 def _target_colors(ctx: EditContext) -> list[str]:
     return list(ctx.edit_spec.subtypes.color.colors) or ctx.colors
 
 
-def apply(subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
-    uids = eligible_objects(eligible, subtype, source, ctx)
-    if not uids:
-        raise Reject("no_eligible_object", subtype)
-    uid = pick(rng, uids)
-    target = source.copy()
-    obj = target.get(uid)
-    cat = ctx.catalog
-    params: dict = {}
-    movable = [uid]
+class AttributeKind(EditKind):
+    name = "attribute"
+    subtypes = ("size", "shape", "color")
+    template_keys = ("size_bigger", "size_smaller", "shape", "color")
 
-    if subtype == "size":
-        sub = ctx.edit_spec.subtypes.size
-        direction = pick(rng, list(sub.directions))
-        factor = uniform(rng, sub.factor)
-        obj.scale *= factor if direction == "bigger" else 1.0 / factor
-        params.update(direction=direction, factor=factor)
-    elif subtype == "shape":
-        new = pick(rng, _siblings(cat.get(obj.asset_id), ctx))
-        if new.colorable and obj.color is None:  # a textured object turns into a solid one
-            obj.color = pick(rng, ctx.colors)
-        if not new.colorable:
-            obj.color = None
-        obj.asset_id = new.id
-        obj.rgb = tuple(cat.palette[obj.color]) if obj.color else None
-        obj.name = cat.display_name(new.id, obj.color)
-        params.update(from_asset_id=source.get(uid).asset_id, new_asset_id=new.id)
-    else:
-        choices = [c for c in _target_colors(ctx) if c != obj.color]
-        if not choices:
-            raise Reject("no_other_color", obj.color or "")
-        params.update(from_color=obj.color, to_color=pick(rng, choices))
-        obj.color = params["to_color"]
-        obj.rgb = tuple(cat.palette[obj.color])
-        obj.name = cat.display_name(obj.asset_id, obj.color)
-        movable = []  # a new coat of paint moves nothing
+    def eligible(self, subtype: str, asset: Asset, ctx: EditContext) -> bool:
+        if subtype == "shape":
+            return bool(_siblings(asset, ctx))
+        if subtype == "color":
+            return asset.colorable
+        return True
 
-    if movable:
-        obj.position = (obj.position[0], obj.position[1], resting_height(obj, cat))
-        others = [o for o in target.objects if o.uid != uid]
-        if not fits(obj, others, cat, ctx.spec, target.camera):
-            raise Reject("edit_blocked", f"{uid} {subtype} collides or leaves the view")
-    return Change(edit=Edit(kind=KIND, subtype=subtype, objects=[uid], params=params), target=target, movable=movable)
+    def needs(self, subtype: str) -> str:
+        return {
+            "size": "any object",
+            "shape": "an object whose category has another object in the pool",
+            "color": "a colorable (solid-color) object",
+        }[subtype]
 
+    def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
+        return request_one(self, subtype, ctx, rng)
 
-def check(edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
-    before, after = source.get(edit.objects[0]), target.get(edit.objects[0])
-    if edit.subtype == "size" and (after.scale > before.scale) != (edit.params["direction"] == "bigger"):
-        raise Reject("claim_false", "size")
-    if edit.subtype in ("shape", "color") and after.name == before.name:
-        raise Reject("claim_false", f"{edit.subtype}: name unchanged")
+    def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+        uids = eligible_objects(self, subtype, source, ctx)
+        if not uids:
+            raise Reject("no_eligible_object", subtype)
+        uid = pick(rng, uids)
+        target = source.copy()
+        obj = target.get(uid)
+        cat = ctx.catalog
+        params: dict = {}
+        movable = [uid]
+
+        if subtype == "size":
+            sub = ctx.edit_spec.subtypes.size
+            direction = pick(rng, list(sub.directions))
+            factor = uniform(rng, sub.factor)
+            obj.scale *= factor if direction == "bigger" else 1.0 / factor
+            params.update(direction=direction, factor=factor)
+        elif subtype == "shape":
+            new = pick(rng, _siblings(cat.get(obj.asset_id), ctx))
+            if new.colorable and obj.color is None:  # a textured object turns into a solid one
+                obj.color = pick(rng, ctx.colors)
+            if not new.colorable:
+                obj.color = None
+            obj.asset_id = new.id
+            obj.rgb = tuple(cat.palette[obj.color]) if obj.color else None
+            obj.name = cat.display_name(new.id, obj.color)
+            params.update(from_asset_id=source.get(uid).asset_id, new_asset_id=new.id)
+        else:
+            choices = [c for c in _target_colors(ctx) if c != obj.color]
+            if not choices:
+                raise Reject("no_other_color", obj.color or "")
+            params.update(from_color=obj.color, to_color=pick(rng, choices))
+            obj.color = params["to_color"]
+            obj.rgb = tuple(cat.palette[obj.color])
+            obj.name = cat.display_name(obj.asset_id, obj.color)
+            movable = []  # a new coat of paint moves nothing
+
+        if movable:
+            obj.position = (obj.position[0], obj.position[1], resting_height(obj, cat))
+            others = [o for o in target.objects if o.uid != uid]
+            if not fits(obj, others, cat, ctx.spec, target.camera):
+                raise Reject("edit_blocked", f"{uid} {subtype} collides or leaves the view")
+        edit = Edit(kind=self.name, subtype=subtype, objects=[uid], params=params)
+        return Change(edit=edit, target=target, movable=movable)
+
+    def check_plan(self, edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
+        before, after = source.get(edit.objects[0]), target.get(edit.objects[0])
+        if edit.subtype == "size" and (after.scale > before.scale) != (edit.params["direction"] == "bigger"):
+            raise Reject("claim_false", "size")
+        if edit.subtype in ("shape", "color") and after.name == before.name:
+            raise Reject("claim_false", f"{edit.subtype}: name unchanged")
+
+    def template_context(self, edit: Edit, source: Scene, target: Scene) -> tuple[str, dict[str, Any]]:
+        need_objects(edit, 1)
+        uid = edit.objects[0]
+        if edit.subtype == "size":
+            direction = param(edit, "direction", {"bigger", "smaller"})
+            return f"size_{direction}", {"obj": ref(source, uid)}
+        if edit.subtype == "shape":
+            return "shape", {"obj": ref(source, uid), "new": target.get(uid).name}
+        if edit.subtype == "color":
+            return "color", {"obj": ref(source, uid), "color": str(param(edit, "to_color"))}
+        raise ValueError(f"unknown edit {self.name}.{edit.subtype}")
+
+    def check_masks(self, edit: Edit, source: Scene, target: Scene, src: Any, tgt: Any, ctx: EditContext,
+                    figures: dict[str, Any]) -> str:
+        uid = edit.objects[0]
+        if edit.subtype == "shape":
+            return visible_change(uid, src, tgt, figures)
+        if edit.subtype == "size":
+            ratio = object_mask(tgt.mask, uid).sum() / max(object_mask(src.mask, uid).sum(), 1)
+            figures["area_ratio"] = round(float(ratio), 3)
+            ok = ratio > MIN_AREA_CHANGE if edit.params["direction"] == "bigger" else ratio < 1 / MIN_AREA_CHANGE
+            return "" if ok else f"mask area ratio {ratio:.2f}"
+        named = linear_to_srgb(np.asarray(ctx.catalog.palette[edit.params["to_color"]], float))
+        before = src.rgb[object_mask(src.mask, uid)].astype(float).mean(axis=0)
+        after = tgt.rgb[object_mask(tgt.mask, uid)].astype(float).mean(axis=0)
+        figures["mean_rgb"] = [before.round(1).tolist(), after.round(1).tolist()]
+        ok = np.linalg.norm(after - named) < np.linalg.norm(before - named)
+        return "" if ok else f"mean color did not move toward {edit.params['to_color']}"
+
+    def invert(self, edit: Edit, source: Scene, target: Scene) -> Edit | None:
+        p, objs, refs = dict(edit.params), list(edit.objects), list(edit.references)
+        if edit.subtype == "size":
+            if p.get("direction") not in ("bigger", "smaller"):
+                return None
+            return Edit(self.name, "size", objs, refs, {**p, "direction": OPPOSITE[p["direction"]]})
+        if edit.subtype == "color":
+            if not p.get("from_color"):
+                return None  # it had the asset's own look: no color word to go back to
+            return Edit(self.name, "color", objs, refs, {**p, "from_color": p.get("to_color"), "to_color": p["from_color"]})
+        if edit.subtype == "shape":
+            if "from_asset_id" in p or "new_asset_id" in p:
+                p["from_asset_id"], p["new_asset_id"] = edit.params.get("new_asset_id"), edit.params.get("from_asset_id")
+            return Edit(self.name, "shape", objs, refs, p)
+        return None

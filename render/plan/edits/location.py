@@ -1,42 +1,39 @@
 """Location edits: relative, absolute, attract, repel, swap.
 
 Directions are words in the camera's frame (`camera.ground_directions`), and every claim is
-judged where a viewer judges it: on the projected object centers (`camera.project`) and
-their depth. A move is chosen only when its claim is false in the source (so the edit is a
-real change), and is checked again after the target settles.
+judged where a viewer judges it: when planning, on the projected object centers
+(`camera.project`) and their depth; after rendering, on the instance masks (centroids for
+left/right and distances, the mask's lowest row, where it meets the floor, for front/behind).
+A move is chosen only when its claim is false in the source (so the edit is a real change).
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from simedit.render import camera as cam
 from simedit.render.catalog.model import Asset
 from simedit.render.common.errors import Reject
-from simedit.render.poses import footprint_radius
+from simedit.render.masks import bottom_row, centroid, object_mask
+from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, need_objects, param,
+                                            pick)
+from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import ObjectRequest, fits, uniform
+from simedit.render.poses import footprint_radius
 from simedit.render.scene import Edit, Scene, SceneObject
-from simedit.render.plan.edits.base import Change, EditContext, Intent, pick
 
-KIND = "location"
-SUBTYPES = ("relative", "absolute", "attract", "repel", "swap")
 PAIRS = ("relative", "attract", "repel", "swap")
 MOVE_TRIES = 12  # candidate moves drawn before the attempt is rejected
 DEPTH_MARGIN = 0.03  # m: "in front of"/"closer" must be clearly nearer to the camera
 RELATIVE_DIRECTION = {"left_of": "left", "right_of": "right", "in_front_of": "in_front", "behind": "behind"}
 ABSOLUTE_DIRECTION = {"left": "left", "right": "right", "closer": "in_front", "further": "behind"}
-
-
-def eligible(subtype: str, asset: Asset, ctx: EditContext) -> bool:
-    return True  # any object can be moved
-
-
-def needs(subtype: str) -> str:
-    return "any object"
-
-
-def intent(subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
-    n = 2 if subtype in PAIRS else 1
-    return Intent(requests=[ObjectRequest(pick(rng, ctx.pool).id, None) for _ in range(n)])
+ABSOLUTE_KEY = {"left": "absolute_side", "right": "absolute_side",
+                "closer": "absolute_closer", "further": "absolute_further"}
+# The spec's `min_shift` (a fraction of the image width) is the margin a claim must clear on
+# the projected centers when planning; on the masks half of it, because a mask's centroid is
+# the centroid of the visible part, which occlusion and perspective pull away from the center.
+MASK_MARGIN_SHARE = 0.5
 
 
 def _centers(scene: Scene, uids: list[str]) -> np.ndarray:
@@ -74,6 +71,11 @@ def image_distance(scene: Scene, a: str, b: str) -> float:
     return float(np.linalg.norm(pa - pb))
 
 
+def margin_px(ctx: EditContext, scene: Scene) -> float:
+    """The planning margin in pixels."""
+    return ctx.edit_spec.min_shift * scene.camera.width
+
+
 def _move(obj: SceneObject, xy: np.ndarray) -> None:
     obj.position = (float(xy[0]), float(xy[1]), obj.position[2])
 
@@ -86,88 +88,156 @@ def _require_fit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> N
             raise Reject("move_blocked", f"{obj.uid} collides or leaves the view")
 
 
-def margin_px(ctx: EditContext, scene: Scene) -> float:
-    return ctx.edit_spec.min_shift * scene.camera.width
+class LocationKind(EditKind):
+    name = "location"
+    subtypes = ("relative", "absolute", "attract", "repel", "swap")
+    template_keys = ("relative", "absolute_side", "absolute_closer", "absolute_further", "attract", "repel", "swap")
 
+    def eligible(self, subtype: str, asset: Asset, ctx: EditContext) -> bool:
+        return True  # any object can be moved
 
-def apply(subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
-    """Draw candidate moves until one fits (free floor, in view, claim false before)."""
-    n = 2 if subtype in PAIRS else 1
-    if len(source.objects) < n:
-        raise Reject("too_few_objects", subtype)
-    reason = Reject("move_blocked")
-    for _ in range(MOVE_TRIES):
-        try:
-            return _candidate(subtype, n, source, ctx, rng)
-        except Reject as r:
-            reason = r
-    raise reason
+    def needs(self, subtype: str) -> str:
+        return "any object"
 
+    def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
+        n = 2 if subtype in PAIRS else 1
+        return Intent(requests=[ObjectRequest(pick(rng, ctx.pool).id, None) for _ in range(n)])
 
-def _candidate(subtype: str, n: int, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
-    sub = getattr(ctx.edit_spec.subtypes, subtype)
-    order = rng.permutation(len(source.objects))[:n]
-    uids = [source.objects[int(i)].uid for i in order]
-    target = source.copy()
-    dirs = cam.ground_directions(source.camera)
-    margin = margin_px(ctx, source)
-    cat = ctx.catalog
-    params: dict = {}
-    references: list[str] = []
+    def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+        """Draw candidate moves until one fits (free floor, in view, claim false before)."""
+        n = 2 if subtype in PAIRS else 1
+        if len(source.objects) < n:
+            raise Reject("too_few_objects", subtype)
+        reason = Reject("move_blocked")
+        for _ in range(MOVE_TRIES):
+            try:
+                return self._candidate(subtype, n, source, ctx, rng)
+            except Reject as r:
+                reason = r
+        raise reason
 
-    if subtype == "relative":
-        a, b = uids
-        open_dirs = [d for d in sub.directions if not relation_holds(d, source, a, b, margin)]
-        if not open_dirs:
-            raise Reject("claim_already_true", "every direction already holds")
-        direction = pick(rng, open_dirs)
-        reach = footprint_radius(source.get(a), cat) + footprint_radius(source.get(b), cat) + uniform(rng, sub.gap)
-        _move(target.get(a), np.asarray(source.get(b).position[:2]) + dirs[RELATIVE_DIRECTION[direction]][:2] * reach)
-        params["direction"], references, moved = direction, [b], [a]
-    elif subtype == "absolute":
-        (a,) = uids
-        direction = pick(rng, list(sub.directions))
-        step = dirs[ABSOLUTE_DIRECTION[direction]][:2] * uniform(rng, sub.distance)
-        _move(target.get(a), np.asarray(source.get(a).position[:2]) + step)
-        params["direction"], moved = direction, [a]
-    elif subtype in ("attract", "repel"):
-        a, b = uids
-        pa, pb = (np.asarray(source.get(u).position[:2]) for u in uids)
-        factor = uniform(rng, sub.factor)
-        mid = (pa + pb) / 2
-        _move(target.get(a), mid + (pa - mid) * factor)
-        _move(target.get(b), mid + (pb - mid) * factor)
-        params["factor"], moved = factor, [a, b]
-    else:  # swap: each takes the other's spot on the floor, keeping its own height and pose
-        a, b = uids
-        _move(target.get(a), np.asarray(source.get(b).position[:2]))
-        _move(target.get(b), np.asarray(source.get(a).position[:2]))
-        moved = [a, b]
+    def _candidate(self, subtype: str, n: int, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+        sub = getattr(ctx.edit_spec.subtypes, subtype)
+        order = rng.permutation(len(source.objects))[:n]
+        uids = [source.objects[int(i)].uid for i in order]
+        target = source.copy()
+        dirs = cam.ground_directions(source.camera)
+        margin = margin_px(ctx, source)
+        cat = ctx.catalog
+        params: dict = {}
+        references: list[str] = []
 
-    _require_fit([target.get(u) for u in moved], target, ctx)
-    edit = Edit(kind=KIND, subtype=subtype, objects=moved, references=references, params=params)
-    return Change(edit=edit, target=target, movable=moved)
+        if subtype == "relative":
+            a, b = uids
+            open_dirs = [d for d in sub.directions if not relation_holds(d, source, a, b, margin)]
+            if not open_dirs:
+                raise Reject("claim_already_true", "every direction already holds")
+            direction = pick(rng, open_dirs)
+            reach = footprint_radius(source.get(a), cat) + footprint_radius(source.get(b), cat) + uniform(rng, sub.gap)
+            _move(target.get(a), np.asarray(source.get(b).position[:2]) + dirs[RELATIVE_DIRECTION[direction]][:2] * reach)
+            params["direction"], references, moved = direction, [b], [a]
+        elif subtype == "absolute":
+            (a,) = uids
+            direction = pick(rng, list(sub.directions))
+            step = dirs[ABSOLUTE_DIRECTION[direction]][:2] * uniform(rng, sub.distance)
+            _move(target.get(a), np.asarray(source.get(a).position[:2]) + step)
+            params["direction"], moved = direction, [a]
+        elif subtype in ("attract", "repel"):
+            a, b = uids
+            pa, pb = (np.asarray(source.get(u).position[:2]) for u in uids)
+            factor = uniform(rng, sub.factor)
+            mid = (pa + pb) / 2
+            _move(target.get(a), mid + (pa - mid) * factor)
+            _move(target.get(b), mid + (pb - mid) * factor)
+            params["factor"], moved = factor, [a, b]
+        else:  # swap: each takes the other's spot on the floor, keeping its own height and pose
+            a, b = uids
+            _move(target.get(a), np.asarray(source.get(b).position[:2]))
+            _move(target.get(b), np.asarray(source.get(a).position[:2]))
+            moved = [a, b]
 
+        _require_fit([target.get(u) for u in moved], target, ctx)
+        edit = Edit(kind=self.name, subtype=subtype, objects=moved, references=references, params=params)
+        return Change(edit=edit, target=target, movable=moved)
 
-def check(edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
-    """The claim must hold in image space after settling."""
-    margin = margin_px(ctx, source)
-    sub = edit.subtype
-    if sub == "relative":
-        ok = relation_holds(edit.params["direction"], target, edit.objects[0], edit.references[0], margin)
-    elif sub == "absolute":
-        ok = moved_holds(edit.params["direction"], source, target, edit.objects[0], margin)
-    elif sub in ("attract", "repel"):
+    def check_plan(self, edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
+        """The claim must hold in image space after settling."""
+        margin = margin_px(ctx, source)
+        sub = edit.subtype
+        if sub == "relative":
+            ok = relation_holds(edit.params["direction"], target, edit.objects[0], edit.references[0], margin)
+        elif sub == "absolute":
+            ok = moved_holds(edit.params["direction"], source, target, edit.objects[0], margin)
+        elif sub in ("attract", "repel"):
+            a, b = edit.objects
+            before, after = image_distance(source, a, b), image_distance(target, a, b)
+            ok = after < before - margin if sub == "attract" else after > before + margin
+        else:
+            a, b = edit.objects
+            spread = image_distance(source, a, b)
+            pa, pb = (cam.project(source.camera, _centers(s, [a, b])) for s in (source, target))
+            # each object now sits where the other was (heights differ, so allow a quarter of the spread)
+            ok = spread > margin and max(
+                float(np.linalg.norm(pb[0] - pa[1])), float(np.linalg.norm(pb[1] - pa[0]))
+            ) < spread / 4
+        if not ok:
+            raise Reject("claim_false", f"{self.name}.{sub} {edit.params.get('direction', '')}".strip())
+
+    def template_context(self, edit: Edit, source: Scene, target: Scene) -> tuple[str, dict[str, Any]]:
+        sub = edit.subtype
+        if sub == "relative":
+            need_objects(edit, 1, 1)
+            direction = param(edit, "direction", set(RELATIVE_DIRECTION))
+            return "relative", {"obj": ref(source, edit.objects[0]), "ref": ref(source, edit.references[0]),
+                                "direction": direction}
+        if sub == "absolute":
+            need_objects(edit, 1)
+            direction = param(edit, "direction", set(ABSOLUTE_KEY))
+            return ABSOLUTE_KEY[direction], {"obj": ref(source, edit.objects[0]), "direction": direction}
+        if sub in ("attract", "repel", "swap"):
+            need_objects(edit, 2)
+            return sub, {"obj": ref(source, edit.objects[0]), "obj2": ref(source, edit.objects[1])}
+        raise ValueError(f"unknown edit {self.name}.{sub}")
+
+    def check_masks(self, edit: Edit, source: Scene, target: Scene, src: Any, tgt: Any, ctx: EditContext,
+                    figures: dict[str, Any]) -> str:
+        margin = margin_px(ctx, source) * MASK_MARGIN_SHARE
+        sub, params = edit.subtype, edit.params
+        if sub == "relative":
+            a, b = object_mask(tgt.mask, edit.objects[0]), object_mask(tgt.mask, edit.references[0])
+            (xa, _), (xb, _) = centroid(a), centroid(b)
+            ok = {"left_of": xa < xb - margin, "right_of": xa > xb + margin,
+                  "in_front_of": bottom_row(a) > bottom_row(b), "behind": bottom_row(a) < bottom_row(b)}[params["direction"]]
+            return "" if ok else f"{params['direction']} does not hold in the target masks"
+        if sub == "absolute":
+            a0, a1 = object_mask(src.mask, edit.objects[0]), object_mask(tgt.mask, edit.objects[0])
+            (x0, _), (x1, _) = centroid(a0), centroid(a1)
+            b0, b1 = bottom_row(a0), bottom_row(a1)
+            ok = {"left": x1 < x0 - margin, "right": x1 > x0 + margin, "closer": b1 > b0, "further": b1 < b0}[params["direction"]]
+            return "" if ok else f"did not move {params['direction']} in the image"
         a, b = edit.objects
-        before, after = image_distance(source, a, b), image_distance(target, a, b)
-        ok = after < before - margin if sub == "attract" else after > before + margin
-    else:
-        a, b = edit.objects
-        spread = image_distance(source, a, b)
-        pa, pb = (cam.project(source.camera, _centers(s, [a, b])) for s in (source, target))
-        # each object now sits where the other was (heights differ, so allow a quarter of the spread)
-        ok = spread > margin and max(
-            float(np.linalg.norm(pb[0] - pa[1])), float(np.linalg.norm(pb[1] - pa[0]))
-        ) < spread / 4
-    if not ok:
-        raise Reject("claim_false", f"{KIND}.{sub} {edit.params.get('direction', '')}".strip())
+        c0 = [centroid(object_mask(src.mask, u)) for u in (a, b)]
+        c1 = [centroid(object_mask(tgt.mask, u)) for u in (a, b)]
+        if sub in ("attract", "repel"):
+            d0, d1 = np.linalg.norm(c0[0] - c0[1]), np.linalg.norm(c1[0] - c1[1])
+            figures["centroid_distance"] = [round(float(d0), 2), round(float(d1), 2)]
+            ok = d1 < d0 - margin if sub == "attract" else d1 > d0 + margin
+            return "" if ok else f"centroid distance {d0:.1f} -> {d1:.1f} px"
+        spread = np.linalg.norm(c0[0] - c0[1])
+        err = max(np.linalg.norm(c1[0] - c0[1]), np.linalg.norm(c1[1] - c0[0]))
+        return "" if err < spread / 3 else f"swap left objects {err:.1f} px from each other's place"
+
+    def invert(self, edit: Edit, source: Scene, target: Scene) -> Edit | None:
+        sub, p = edit.subtype, dict(edit.params)
+        objs, refs = list(edit.objects), list(edit.references)
+        if sub == "absolute":
+            if p.get("direction") not in OPPOSITE:
+                return None
+            return Edit(self.name, sub, objs, refs, {**p, "direction": OPPOSITE[p["direction"]]})
+        if sub in ("attract", "repel"):
+            if isinstance(p.get("factor"), (int, float)) and p["factor"]:
+                p["factor"] = 1.0 / p["factor"]
+            return Edit(self.name, "repel" if sub == "attract" else "attract", objs, refs, p)
+        if sub == "swap":
+            return Edit(self.name, sub, objs, refs, p)
+        return None  # relative: "move it back where it was" has no template

@@ -7,6 +7,7 @@ The rotation is about a world axis through the object's center; the planner re-s
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -14,16 +15,15 @@ from scipy.spatial.transform import Rotation
 
 from simedit.render.catalog.model import Asset
 from simedit.render.common.errors import Reject
+from simedit.render.masks import visible_change
+from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, eligible_objects,
+                                            need_objects, negated_angle, param, pick, request_one)
+from simedit.render.plan.referring import ref
 from simedit.render.poses import resting_height, rotate_world, to_rotation
 from simedit.render.scene import Edit, Scene
-from simedit.render.plan.edits.base import Change, EditContext, Intent, eligible_objects, pick, request_one
 
-KIND = "rotation"
-SUBTYPES = ("turn_around", "turn_90", "fall_over", "flip")
 Z_TURNS = ("turn_around", "turn_90")
 TOLERANCE = math.radians(25)  # physics may settle a jittered object a little off the planned angle
-
-
 SYMMETRY_TOLERANCE = 0.08  # of the object's size: a turn that moves no hull point further is invisible
 _symmetric: dict[tuple[Asset, str, float], bool] = {}
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
@@ -57,71 +57,99 @@ def visible_axes(subtype: str, asset: Asset, ctx: EditContext) -> list[str]:
     return [a for a in ("x", "y") if not symmetric_under(asset, a, angle, ctx)]
 
 
-def eligible(subtype: str, asset: Asset, ctx: EditContext) -> bool:
-    return bool(visible_axes(subtype, asset, ctx))
-
-
-def needs(subtype: str) -> str:
-    """What an object must be to take this subtype, for error messages."""
-    return {
-        "turn_around": "an object that is neither round nor invariant nor symmetric under the turn",
-        "turn_90": "an object that is neither round nor invariant nor symmetric under the turn",
-        "fall_over": "a can-fall object that is not invariant",
-        "flip": "an object that is not invariant and not symmetric when flipped",
-    }[subtype]
-
-
-def intent(subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
-    return request_one(eligible, subtype, ctx, rng)
-
-
 def up_vector(q) -> np.ndarray:
     return to_rotation(q).apply([0.0, 0.0, 1.0])
 
 
-def apply(subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
-    sub = getattr(ctx.edit_spec.subtypes, subtype)
-    uids = eligible_objects(eligible, subtype, source, ctx)
-    if not uids:
-        raise Reject("no_eligible_object", subtype)
-    uid = pick(rng, uids)
-    angle = math.radians(sub.angle_deg + rng.uniform(-sub.jitter_deg, sub.jitter_deg))
-    params: dict = {}
-    if subtype in Z_TURNS:
-        axis = "z"
-        if subtype == "turn_90":
-            params["direction"] = pick(rng, ["left", "right"])  # left: counter-clockwise seen from above
-            signed = angle if params["direction"] == "left" else -angle
-        else:
+class RotationKind(EditKind):
+    name = "rotation"
+    subtypes = ("turn_around", "turn_90", "fall_over", "flip")
+    template_keys = subtypes
+
+    def eligible(self, subtype: str, asset: Asset, ctx: EditContext) -> bool:
+        return bool(visible_axes(subtype, asset, ctx))
+
+    def needs(self, subtype: str) -> str:
+        return {
+            "turn_around": "an object that is neither round nor invariant nor symmetric under the turn",
+            "turn_90": "an object that is neither round nor invariant nor symmetric under the turn",
+            "fall_over": "a can-fall object that is not invariant",
+            "flip": "an object that is not invariant and not symmetric when flipped",
+        }[subtype]
+
+    def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
+        return request_one(self, subtype, ctx, rng)
+
+    def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+        sub = getattr(ctx.edit_spec.subtypes, subtype)
+        uids = eligible_objects(self, subtype, source, ctx)
+        if not uids:
+            raise Reject("no_eligible_object", subtype)
+        uid = pick(rng, uids)
+        angle = math.radians(sub.angle_deg + rng.uniform(-sub.jitter_deg, sub.jitter_deg))
+        params: dict = {}
+        if subtype in Z_TURNS:
+            axis = "z"
+            if subtype == "turn_90":
+                params["direction"] = pick(rng, ["left", "right"])  # left: counter-clockwise seen from above
+                signed = angle if params["direction"] == "left" else -angle
+            else:
+                signed = angle * pick(rng, [1.0, -1.0])
+        else:  # about one of the object's own horizontal axes, so the flip is exactly the one tested
+            axis = pick(rng, visible_axes(subtype, ctx.catalog.get(source.get(uid).asset_id), ctx))
             signed = angle * pick(rng, [1.0, -1.0])
-    else:  # about one of the object's own horizontal axes, so the flip is exactly the one tested
-        axis = pick(rng, visible_axes(subtype, ctx.catalog.get(source.get(uid).asset_id), ctx))
-        signed = angle * pick(rng, [1.0, -1.0])
-    params.update(axis=axis, angle_deg=math.degrees(signed))
+        params.update(axis=axis, angle_deg=math.degrees(signed))
 
-    target = source.copy()
-    obj = target.get(uid)
-    world_axis = "z" if axis == "z" else to_rotation(obj.rotation).apply(_AXES[axis])
-    obj.rotation = rotate_world(obj.rotation, world_axis, signed)
-    obj.position = (obj.position[0], obj.position[1], resting_height(obj, ctx.catalog))
-    return Change(edit=Edit(kind=KIND, subtype=subtype, objects=[uid], params=params), target=target, movable=[uid])
+        target = source.copy()
+        obj = target.get(uid)
+        world_axis = "z" if axis == "z" else to_rotation(obj.rotation).apply(_AXES[axis])
+        obj.rotation = rotate_world(obj.rotation, world_axis, signed)
+        obj.position = (obj.position[0], obj.position[1], resting_height(obj, ctx.catalog))
+        edit = Edit(kind=self.name, subtype=subtype, objects=[uid], params=params)
+        return Change(edit=edit, target=target, movable=[uid])
 
+    def check_plan(self, edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
+        """After settling, the object must show the rotation the instruction names."""
+        uid = edit.objects[0]
+        before, after = source.get(uid).rotation, target.get(uid).rotation
+        tilt = math.acos(float(np.clip(up_vector(before) @ up_vector(after), -1, 1)))
+        if edit.subtype in Z_TURNS:
+            if tilt > TOLERANCE:
+                raise Reject("rotation_not_upright", f"{uid} tipped {math.degrees(tilt):.0f} deg")
+            yaw = (to_rotation(before).inv() * to_rotation(after)).magnitude()
+            if abs(yaw - abs(math.radians(edit.params["angle_deg"]))) > TOLERANCE:
+                raise Reject("rotation_angle", f"{uid} turned {math.degrees(yaw):.0f} deg")
+        elif edit.subtype == "fall_over":
+            if not math.radians(60) <= tilt <= math.radians(120):
+                raise Reject("did_not_fall", f"{uid} tilted {math.degrees(tilt):.0f} deg")
+        elif edit.subtype == "flip":
+            if tilt < math.radians(150):
+                raise Reject("did_not_flip", f"{uid} tilted {math.degrees(tilt):.0f} deg")
 
-def check(edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
-    """After settling, the object must show the rotation the instruction names."""
-    uid = edit.objects[0]
-    before, after = source.get(uid).rotation, target.get(uid).rotation
-    tilt = math.acos(float(np.clip(up_vector(before) @ up_vector(after), -1, 1)))
-    if edit.subtype in Z_TURNS:
-        if tilt > TOLERANCE:
-            raise Reject("rotation_not_upright", f"{uid} tipped {math.degrees(tilt):.0f} deg")
-        yaw = (to_rotation(before).inv() * to_rotation(after)).magnitude()
-        if abs(yaw - abs(math.radians(edit.params["angle_deg"]))) > TOLERANCE:
-            raise Reject("rotation_angle", f"{uid} turned {math.degrees(yaw):.0f} deg")
-    elif edit.subtype == "fall_over":
-        if not math.radians(60) <= tilt <= math.radians(120):
-            raise Reject("did_not_fall", f"{uid} tilted {math.degrees(tilt):.0f} deg")
-    elif edit.subtype == "flip":
-        if tilt < math.radians(150):
-            raise Reject("did_not_flip", f"{uid} tilted {math.degrees(tilt):.0f} deg")
+    def template_context(self, edit: Edit, source: Scene, target: Scene) -> tuple[str, dict[str, Any]]:
+        need_objects(edit, 1)
+        if edit.subtype == "turn_90":
+            return edit.subtype, {"obj": ref(source, edit.objects[0]), "direction": param(edit, "direction", {"left", "right"})}
+        if edit.subtype in self.subtypes:
+            return edit.subtype, {"obj": ref(source, edit.objects[0])}
+        raise ValueError(f"unknown edit {self.name}.{edit.subtype}")
 
+    def check_masks(self, edit: Edit, source: Scene, target: Scene, src: Any, tgt: Any, ctx: EditContext,
+                    figures: dict[str, Any]) -> str:
+        return visible_change(edit.objects[0], src, tgt, figures)
+
+    def invert(self, edit: Edit, source: Scene, target: Scene) -> Edit | None:
+        p, objs, refs = dict(edit.params), list(edit.objects), list(edit.references)
+        if edit.subtype == "turn_90":
+            if p.get("direction") not in ("left", "right"):
+                return None
+            q = negated_angle(p)
+            q["direction"] = OPPOSITE[p["direction"]]
+            return Edit(self.name, edit.subtype, objs, refs, q)
+        if edit.subtype in ("turn_around", "flip"):
+            return Edit(self.name, edit.subtype, objs, refs, negated_angle(p))
+        return None  # fall_over: no template for standing it back up
+
+    def no_change_prompts(self, subtype: str) -> tuple[str, ...]:
+        # a ball turned any way looks the same: "turn the tennis ball around" is a no-change edit
+        return ("invariant_rotation", "absent_object")

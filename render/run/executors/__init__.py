@@ -1,0 +1,19 @@
+"""Executors by name (`render --executor NAME`), loaded lazily; add one with one line here."""
+from __future__ import annotations
+
+import importlib
+
+from simedit.render.common.errors import SimEditError
+
+EXECUTORS: dict[str, str] = {
+    "threads": "simedit.render.run.executors.threads:ThreadExecutor",
+}
+DEFAULT_EXECUTOR = "threads"
+
+
+def create_executor(name: str):
+    """An `Executor` (run/executors/base.py) by name."""
+    if name not in EXECUTORS:
+        raise SimEditError(f"unknown executor {name!r}; available: {', '.join(EXECUTORS)}", field="--executor")
+    module, _, cls = EXECUTORS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)()

@@ -1,0 +1,81 @@
+"""The renderer interface and the backend registry. No bpy here: a parent process builds
+settings, starts render processes and reads results without loading any engine.
+
+A backend turns a `Scene` (plain data, `scene.py`) into an RGB image, an instance mask and,
+when asked, a depth map. It is a `Renderer` subclass in its own module, registered below by
+name; `create_renderer` imports it lazily. The persistent render process (`backends/worker.py`)
+serves whichever backend the settings name.
+"""
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from simedit.render.catalog.model import Catalog
+from simedit.render.common.errors import SimEditError
+from simedit.render.scene import Scene
+
+# name -> "module:class"; add a backend with one line here
+BACKENDS: dict[str, str] = {
+    "cycles": "simedit.render.backends.cycles:CyclesRenderer",
+}
+DEFAULT_BACKEND = "cycles"
+
+
+@dataclass
+class RenderSettings:
+    samples: int = 32
+    denoise: bool = False
+    depth: bool = False
+    device: str = "CPU"  # "CPU" or "GPU" (the backend picks the API; falls back to CPU with a warning)
+    threads: int = 0  # 0 = one per core
+    seed: int = 0  # noise seed used when render()/render_pair() get seed=None
+    backend: str = DEFAULT_BACKEND
+
+
+@dataclass
+class RenderOutput:
+    rgb: np.ndarray  # (H, W, 3) uint8 sRGB
+    mask: np.ndarray  # (H, W) uint16: k+1 for the object with uid "o<k>", 0 = background/floor
+    depth: np.ndarray | None = None  # (H, W) float32 meters along the view axis; inf = sky
+    engine_seconds: float = 0.0  # wall time inside the engine's render call
+
+
+class Renderer(ABC):
+    """Renders scenes of one catalog. One per process; not thread-safe."""
+
+    def __init__(self, catalog: Catalog, settings: RenderSettings | None = None):
+        self.catalog = catalog
+        self.settings = settings or RenderSettings()
+
+    @abstractmethod
+    def render(self, scene: Scene, seed: int | None = None) -> RenderOutput:
+        """One image of `scene` with noise seed `seed` (None: `settings.seed`)."""
+
+    def render_pair(self, source: Scene, target: Scene, seed: int | None = None) -> tuple[RenderOutput, RenderOutput]:
+        """Source and target with the same noise seed, so pixels the edit does not reach match."""
+        return self.render(source, seed), self.render(target, seed)
+
+    def close(self) -> None:
+        """Release the engine's resources (temporary files, devices)."""
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def renderer_class(name: str) -> type[Renderer]:
+    if name not in BACKENDS:
+        raise SimEditError(f"unknown render backend {name!r}; available: {', '.join(BACKENDS)}", field="backend")
+    module, _, cls = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def create_renderer(catalog: Catalog, settings: RenderSettings) -> Renderer:
+    """The backend `settings.backend`, loaded in this process (only render processes call it)."""
+    return renderer_class(settings.backend)(catalog, settings)

@@ -1,0 +1,27 @@
+"""Typed options of one `render` run, built by the CLI; nothing past the CLI sees argparse."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simedit.render.backends.base import DEFAULT_BACKEND
+from simedit.render.run.executors import DEFAULT_EXECUTOR
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    spec: Path  # the spec file (a built-in name is resolved by the CLI)
+    n: int  # accepted pairs wanted (planned samples with dry_run)
+    out: Path
+    catalog: Path | None = None  # None: the built-in catalog
+    seed: int | None = None  # overrides the spec's seed
+    dry_run: bool = False
+    workers: int | None = None  # render slots; None: what fits the machine
+    device: str = "CPU"
+    depth: bool = False
+    size: int | None = None  # overrides the spec's image width and height
+    samples: int | None = None  # overrides the spec's samples per pixel
+    force: bool = False
+    backend: str = DEFAULT_BACKEND
+    executor: str = DEFAULT_EXECUTOR
+    command: list[str] = field(default_factory=list)  # the command line, for the run record
