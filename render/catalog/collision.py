@@ -1,6 +1,6 @@
 """Collision meshes for imported assets: PyBullet's built-in VHACD convex decomposition.
 
-Collision building is physics, so this module (like render/physics.py) imports pybullet.
+Collision building is physics, so this module (like render/plan/physics.py) imports pybullet.
 A decomposition is computed once per (mesh bytes, parameters) and cached as an OBJ in the
 catalog's asset folder; a later import, or sampling, never pays for it again. The output is in
 the render mesh's file coordinates, so the catalog's mesh_scale / mesh_rotation_deg apply to
@@ -11,32 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
+from simedit.render.common.atomic import atomic_write
 from simedit.render.common.errors import SimEditError
+from simedit.render.common.quiet import quiet_fds
 
 VHACD_RESOLUTION = 50_000  # voxels; PyBullet's default is 100k, this is plenty for tabletop objects
-
-
-@contextmanager
-def _quiet():
-    """VHACD and pybullet's import print from C code on fds 1 and 2: silence them."""
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
 
 
 def _digest(mesh: Path) -> str:
@@ -69,21 +50,14 @@ def build_collision(mesh: str | os.PathLike, cache_dir: str | os.PathLike) -> tu
             source = Path(tmp) / "in.obj"
             loaded.export(source, include_texture=False)
         partial = Path(tmp) / "out.obj"
-        with _quiet():
+        with quiet_fds():
             import pybullet as pb
 
             pb.vhacd(str(source), str(partial), str(Path(tmp) / "vhacd.log"), resolution=VHACD_RESOLUTION)
         if not partial.is_file() or partial.stat().st_size == 0:
             raise SimEditError("convex decomposition (VHACD) produced nothing", file=str(mesh))
-        os.replace(partial, out) if _same_fs(partial, out) else out.write_bytes(partial.read_bytes())
+        atomic_write(out, partial.read_bytes())  # the temp dir may be on another file system
     return out, True
-
-
-def _same_fs(a: Path, b: Path) -> bool:
-    try:
-        return os.stat(a.parent).st_dev == os.stat(b.parent).st_dev
-    except OSError:
-        return False
 
 
 def watertight_report(path: str | os.PathLike) -> tuple[int, int]:

@@ -17,10 +17,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simedit.render.common.errors import SimEditError
+from simedit.render.common.paths import BUILTIN_CATALOG
 from simedit.render.common.yaml_file import read_yaml
 
-TAGS = ("can-fall", "round", "invariant")
-from simedit.render.common.paths import BUILTIN_CATALOG
+# can-fall: taller than wide (falling over shows); round: symmetric about the up axis;
+# invariant: looks the same under every rotation (balls; implies round); support: a flat,
+# horizontal top another object can stand on (never invariant). tags.py infers them; this order
+# is the canonical one written to YAML.
+TAGS = ("can-fall", "round", "invariant", "support")
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ class _AssetEntry(BaseModel):
     color: str | None = None
     texture: str | None = None
     source: str = "builtin"
-    # written by `catalog import` (render/importers); optional, ignored by the renderer
+    # written by `catalog import` (render/catalog/importers); optional, ignored by the renderer
     origin: str | None = None  # where the model came from (folder, archive, manifest entry)
     size_source: str | None = None  # how mesh_scale was chosen ("mesh units: meters", "category default ...")
     evidence: dict[str, Any] | None = None  # measured geometry behind the inferred tags and color
@@ -209,6 +213,9 @@ class _AssetEntry(BaseModel):
         if "invariant" in v and "round" not in v:
             # invariant under every rotation implies invariant under Z turns
             raise ValueError("an 'invariant' asset must also be tagged 'round'")
+        if "invariant" in v and "support" in v:
+            # a shape that looks the same under every rotation (a ball) has no flat top
+            raise ValueError("an 'invariant' asset cannot be tagged 'support'")
         return v
 
 

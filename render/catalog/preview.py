@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from simedit.render.catalog.model import Catalog, load_catalog
+from simedit.render.common.atomic import atomic_write
 from simedit.render.common.errors import SimEditError
 from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World
 
@@ -87,9 +88,6 @@ def _sheet(images: list[np.ndarray], captions: list[list[str]], out: Path, colum
             while text and font.getlength(text) > cell_w - 6:
                 text = text[:-1]
             draw.text((x0, y0 + h + 2 + k * line_h), text, fill=(0, 0, 0) if k == 0 else (90, 90, 90), font=font)
-    out.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, out)
+    atomic_write(out, buf.getvalue(), mkdir=True)

@@ -1,9 +1,9 @@
-"""Infer catalog tags (`can-fall`, `round`, `invariant`) from an asset's geometry.
+"""Infer catalog tags (`can-fall`, `round`, `invariant`, `support`) from an asset's geometry.
 
 Everything works in the asset frame (meters, Z up, bounding box centered: what
-`render.catalog.compute_geometry` produces), on a point cloud made of the render mesh's
-vertices plus area-uniform surface samples (vertices alone miss big flat faces; samples alone
-miss thin wires such as a bucket's bail handle).
+`compute_geometry` in render/catalog/model.py produces), on a point cloud made of the render
+mesh's vertices plus area-uniform surface samples (vertices alone miss big flat faces; samples
+alone miss thin wires such as a bucket's bail handle).
 
 Rules and thresholds (each result is returned with the measured evidence, so a user can see
 why a tag was given and override it in the YAML):
@@ -19,11 +19,23 @@ why a tag was given and override it in the YAML):
   on its side) 0.07.
 - `invariant`: the same under INVARIANT_ROTATIONS random 3D rotations (seeded), added spread
   below INVARIANT_TOLERANCE (0.03) of the object's size (balls measure <= 0.002; the next
-  closest, a soup can, 0.22). Invariant implies round and excludes can-fall.
+  closest, a soup can, 0.22). Invariant implies round and excludes can-fall and support.
+- `support`: a flat, horizontal top another object can stand on (books, boxes, a lidded jar).
+  `top_surface` measures the SURFACE, not the convex hull (an open mug's or bowl's hull has a
+  flat top, the mug has nothing to stand on): the surface points within TOP_TOLERANCE_M or
+  TOP_TOLERANCE_FRAC of the height below the top, rasterised in XY on a TOP_CELL_M grid. Support
+  needs coverage (share of the grid cells inside the top's XY hull that hold a point: 1 for a
+  lid, low for a rim ring) >= SUPPORT_COVERAGE (0.85), a top area >= SUPPORT_MIN_AREA_M2
+  (0.0012 m^2, about 3.5 x 3.5 cm), a top inradius >= SUPPORT_MIN_INRADIUS_M (1 cm: a lying
+  pencil's flat facet is too thin) and a top covering >= SUPPORT_MIN_SHARE (0.5) of the
+  footprint (a ball's or bottle's cap is not a table). On the built-in catalog every support
+  has coverage 1.0 and the closest non-support a donut 0.74; the smallest support, the toy
+  cube, has 0.0015 m^2 and the 3 cm wooden block 0.0009 m^2.
 
-`symmetry_spread` is the shared helper: `render/edits/rotation.py` (`symmetric_under`, a
+`symmetry_spread` is the shared helper: `render/plan/edits/rotation.py` (`symmetric_under`, a
 KD-tree Hausdorff test with its own 0.08 tolerance) asks the same question for single turns.
-This module imports no edit code.
+`top_surface` is public too: the planner asks whether one object's footprint fits on another's
+top (its `inradius_m`). This module imports no edit code.
 """
 from __future__ import annotations
 
@@ -31,8 +43,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 from scipy.spatial.transform import Rotation
+
+from simedit.render.catalog.model import TAGS
 
 CAN_FALL_RATIO = 1.05
 ROUND_TOLERANCE = 0.03
@@ -42,11 +56,24 @@ INVARIANT_ROTATIONS = 12
 SURFACE_SAMPLES = 8000
 MAX_VERTICES = 4000
 PERCENTILE = 99.5  # of point distances: robust to sampling voids, still sees a handle or a wire
+# support: thresholds chosen on the built-in catalog (see the module docstring)
+SUPPORT_COVERAGE = 0.85
+SUPPORT_MIN_AREA_M2 = 0.0012
+SUPPORT_MIN_INRADIUS_M = 0.01
+SUPPORT_MIN_SHARE = 0.5
+TOP_TOLERANCE_M = 0.003  # the top band: a scanned lid is not perfectly flat...
+TOP_TOLERANCE_FRAC = 0.02  # ...and a tall one less so (of the height)
+TOP_CELL_M = 0.005  # raster of the top region (coverage)
+TOP_POINTS_PER_CELL = 16  # sampling density: an uncovered cell of a closed lid has odds e^-16
+TOP_MAX_SAMPLES = 400_000  # beyond it (a huge object) the grid coarsens instead
 
 TAG_RULES = {
     "can-fall": f"height / narrowest footprint width >= {CAN_FALL_RATIO}",
     "round": f"added spread under Z turns every 15 deg < {ROUND_TOLERANCE} x horizontal size",
     "invariant": f"added spread under {INVARIANT_ROTATIONS} random rotations < {INVARIANT_TOLERANCE} x size",
+    "support": (f"surface within max({TOP_TOLERANCE_M * 1000:g} mm, {TOP_TOLERANCE_FRAC:.0%} of height) of the top "
+                f"covers >= {SUPPORT_COVERAGE} of its XY hull, area >= {SUPPORT_MIN_AREA_M2} m^2, inradius >= "
+                f"{SUPPORT_MIN_INRADIUS_M} m, >= {SUPPORT_MIN_SHARE} of the footprint; never invariant"),
 }
 
 
@@ -54,6 +81,23 @@ TAG_RULES = {
 class TagResult:
     tags: list[str]
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TopSurface:
+    """The region of a mesh's surface near its top, seen from above (meters)."""
+
+    height_m: float  # top above the bounding box's bottom: where an object put on it rests
+    area_m2: float  # area of the top region's XY convex hull
+    coverage: float  # share of that hull's grid cells holding surface: ~1 a lid, low a rim ring
+    inradius_m: float  # largest circle around center_xy inside the hull: what fits on top
+    center_xy: tuple[float, float]  # the hull's centroid, in the frame of the vertices given
+    footprint_m2: float  # area of the whole mesh's XY convex hull
+
+    @property
+    def share(self) -> float:
+        """How much of the footprint the top covers (a cone's tip: ~0)."""
+        return self.area_m2 / self.footprint_m2 if self.footprint_m2 > 0 else 0.0
 
 
 def point_cloud(vertices: np.ndarray, faces: np.ndarray | None = None, samples: int = SURFACE_SAMPLES,
@@ -103,6 +147,72 @@ def min_caliper_width(xy: np.ndarray) -> float:
     return float((proj.max(axis=0) - proj.min(axis=0)).min())
 
 
+def _hull_2d(xy: np.ndarray) -> ConvexHull | None:
+    try:
+        return ConvexHull(xy) if len(xy) >= 3 else None
+    except (QhullError, ValueError):  # collinear or coincident points: no area
+        return None
+
+
+def _polygon_centroid(poly: np.ndarray) -> np.ndarray:
+    """Area centroid of a simple polygon (vertices in order)."""
+    x, y = poly[:, 0], poly[:, 1]
+    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    cross = x * yn - xn * y
+    area = cross.sum() / 2
+    if abs(area) < 1e-18:
+        return poly.mean(axis=0)
+    return np.array([((x + xn) * cross).sum(), ((y + yn) * cross).sum()]) / (6 * area)
+
+
+def top_surface(vertices: np.ndarray, faces: np.ndarray | None, seed: int = 0) -> TopSurface:
+    """Measure the top of a Z-up mesh in meters on its surface: the points (vertices and
+    area-uniform samples of the faces that reach the top band) within max(TOP_TOLERANCE_M,
+    TOP_TOLERANCE_FRAC x height) of the highest point. Without faces only the vertices count,
+    so coverage is low wherever they are sparse."""
+    verts = np.asarray(vertices, float)
+    lo, hi = verts.min(axis=0), verts.max(axis=0)
+    height = float(hi[2] - lo[2])
+    floor_z = hi[2] - max(TOP_TOLERANCE_M, TOP_TOLERANCE_FRAC * height)
+    foot = _hull_2d(verts[:, :2])
+    footprint = float(foot.volume) if foot is not None else 0.0  # a 2D hull's "volume" is its area
+    cell, near, samples = TOP_CELL_M, None, 0
+    if faces is not None and len(faces):
+        faces = np.asarray(faces, int)
+        near = faces[verts[faces][:, :, 2].max(axis=1) >= floor_z]  # only faces reaching the band
+        tri = verts[near]
+        area = float(0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum())
+        # dense enough that every grid cell of a closed lid holds points
+        cell = max(TOP_CELL_M, float(np.sqrt(TOP_POINTS_PER_CELL * area / TOP_MAX_SAMPLES)))
+        samples = int(max(1000, TOP_POINTS_PER_CELL * area / cell**2))
+    points = point_cloud(verts, near, samples=samples, seed=seed)
+    top = points[points[:, 2] >= floor_z][:, :2]
+    hull = _hull_2d(top)
+    if hull is None:
+        c = top.mean(axis=0) if len(top) else (lo[:2] + hi[:2]) / 2
+        return TopSurface(height, 0.0, 0.0, 0.0, (float(c[0]), float(c[1])), footprint)
+    center = _polygon_centroid(top[hull.vertices])
+    normals, offsets = hull.equations[:, :2], hull.equations[:, 2]  # inside: n.x + d <= 0, |n| = 1
+    inradius = max(0.0, float(-(normals @ center + offsets).max()))
+    # coverage: cells whose centre lies inside the hull, and which of them hold a point
+    origin = top.min(axis=0)
+    shape = np.maximum(1, np.ceil((top.max(axis=0) - origin) / cell).astype(int))
+    held = np.zeros(shape, bool)
+    ij = np.minimum(((top - origin) / cell).astype(int), shape - 1)
+    held[ij[:, 0], ij[:, 1]] = True
+    gx, gy = np.meshgrid(*(origin[k] + (np.arange(shape[k]) + 0.5) * cell for k in range(2)), indexing="ij")
+    centres = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    inside = ((centres @ normals.T + offsets) <= 1e-12).all(axis=1).reshape(shape)
+    coverage = float(held[inside].sum() / inside.sum()) if inside.any() else 0.0
+    return TopSurface(height, float(hull.volume), coverage, inradius, (float(center[0]), float(center[1])), footprint)
+
+
+def is_support(top: TopSurface) -> bool:
+    """The `support` rule on a measured top (without the invariant exclusion)."""
+    return (top.coverage >= SUPPORT_COVERAGE and top.area_m2 >= SUPPORT_MIN_AREA_M2
+            and top.inradius_m >= SUPPORT_MIN_INRADIUS_M and top.share >= SUPPORT_MIN_SHARE)
+
+
 def infer_tags(vertices: np.ndarray, faces: np.ndarray | None = None, seed: int = 0) -> TagResult:
     """Tags for a mesh in the asset frame (Z up, centered), with the measured evidence."""
     verts = np.asarray(vertices, float)
@@ -137,8 +247,11 @@ def infer_tags(vertices: np.ndarray, faces: np.ndarray | None = None, seed: int 
         inv_spread = max(0.0, max(symmetry_spread(probe, r, tree) - floor for r in rots) / size)
         is_invariant = inv_spread < INVARIANT_TOLERANCE
     can_fall = ratio >= CAN_FALL_RATIO and not is_invariant
+    top = top_surface(verts, faces, seed=seed)
+    support = is_support(top) and not is_invariant
 
-    tags = [t for t, on in (("can-fall", can_fall), ("round", is_round), ("invariant", is_invariant)) if on]
+    tags = [t for t, on in (("can-fall", can_fall), ("round", is_round), ("invariant", is_invariant),
+                            ("support", support)) if on]
     evidence = {
         "height_m": round(height, 4),
         "min_width_m": round(width, 4),
@@ -146,8 +259,14 @@ def infer_tags(vertices: np.ndarray, faces: np.ndarray | None = None, seed: int 
         "sampling_floor": round(floor / size, 4),
         "z_turn_spread": round(z_spread, 4),
         "rotation_spread": None if inv_spread is None else round(inv_spread, 4),
+        "top_area_m2": round(top.area_m2, 5),
+        "top_coverage": round(top.coverage, 3),
+        "top_inradius_m": round(top.inradius_m, 4),
+        "top_footprint_share": round(top.share, 3),
         "thresholds": {"can_fall_ratio": CAN_FALL_RATIO, "round": ROUND_TOLERANCE,
-                       "invariant": INVARIANT_TOLERANCE},
+                       "invariant": INVARIANT_TOLERANCE, "support_coverage": SUPPORT_COVERAGE,
+                       "support_min_area_m2": SUPPORT_MIN_AREA_M2, "support_min_inradius_m": SUPPORT_MIN_INRADIUS_M,
+                       "support_min_share": SUPPORT_MIN_SHARE},
     }
     return TagResult(tags=tags, evidence=evidence)
 
@@ -170,13 +289,13 @@ def infer_asset_tags(asset, seed: int = 0) -> TagResult:
 
 
 def merge_tags(*groups: list[str] | set[str] | None) -> list[str]:
-    """Union in the canonical order, keeping the catalog's rules: invariant -> round and not
-    can-fall."""
+    """Union in the canonical order (the catalog's TAGS), keeping the catalog's rules:
+    invariant -> round, and neither can-fall nor support."""
     got = set()
     for g in groups:
         got |= set(g or ())
     if "invariant" in got:
         got.add("round")
-        got.discard("can-fall")
-    return [t for t in ("can-fall", "round", "invariant") if t in got]
+        got -= {"can-fall", "support"}
+    return [t for t in TAGS if t in got]
 

@@ -2,11 +2,12 @@
 
 `load_catalog` stops at the first problem (what the render pipeline needs); this goes on and
 reports everything, plus checks the loader does not make:
-  errors   - schema problems (unknown keys, bad types, unknown tags), duplicate ids, names that
-             collide (or contain a color word), missing files, unreadable meshes, dedicated
-             collision meshes with no closed (watertight) piece, absurd sizes (more than
-             SIZE_FACTOR times off the category's typical size, or outside ABSOLUTE_SIZE_M);
-  warnings - no `tags:` field, collision meshes with some open pieces (physics uses the hull), sizes 2.5x off the typical size, unknown categories' sizes over 1 m.
+  errors   - malformed YAML, schema problems (unknown keys, bad types, unknown tags), duplicate
+             ids, names that collide (or contain a color word), missing files, unreadable meshes,
+             dedicated collision meshes with no closed (watertight) piece, absurd sizes (more
+             than SIZE_FACTOR times off the category's typical size, or outside ABSOLUTE_SIZE_M);
+  warnings - no `tags:` field, collision meshes with some open pieces (physics uses the hull),
+             sizes WARN_FACTOR off the typical size, unknown categories' sizes over 1 m.
 The exit status of `catalog validate` is 1 when there is any error.
 """
 from __future__ import annotations
@@ -16,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from simedit.render.catalog.model import Asset, _AssetEntry, _CatalogFile, _field, compute_geometry, resolve_path
+from simedit.render.catalog.importers.lexicon import NOUNS
+from simedit.render.catalog.model import TAGS, Asset, _AssetEntry, _CatalogFile, _field, compute_geometry, resolve_path
 from simedit.render.common.errors import SimEditError
-from simedit.render.catalog.importers.common import NOUNS
+from simedit.render.common.yaml_file import read_yaml
 
 SIZE_FACTOR = 5.0  # error: more than 5x off the category's typical size ("a 3 m mug")
 WARN_FACTOR = 2.5
@@ -92,11 +93,11 @@ def validate_catalog(path: str | os.PathLike) -> Report:
     path = Path(path).expanduser().resolve()
     report = Report(file=str(path))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SimEditError(f"cannot read catalog: {exc.strerror or exc}", file=str(path)) from None
-    except yaml.YAMLError as exc:
-        report.add("error", "", f"malformed YAML: {exc}".splitlines()[0])
+        raw = read_yaml(path, "catalog")
+    except SimEditError as exc:
+        if not path.is_file():  # nothing to validate: the command's user error, not a finding
+            raise
+        report.add("error", "", exc.detail)  # malformed YAML (line, column) is a finding to report
         return report
     if not isinstance(raw, dict):
         report.add("error", "", "expected a mapping with 'colors' and 'assets'")
@@ -146,7 +147,7 @@ def validate_catalog(path: str | os.PathLike) -> Report:
         if entry.color is not None and palette and entry.color not in palette:
             report.add("error", where, f"unknown color word {entry.color!r}")
         if "tags" not in e:
-            report.add("warning", where, "missing tags: no `tags:` field (can-fall / round / invariant never apply)")
+            report.add("warning", where, f"missing tags: no `tags:` field ({' / '.join(TAGS)} never apply)")
 
         files: dict[str, Path] = {}
         for key in ("render_mesh", "collision_mesh", "texture"):

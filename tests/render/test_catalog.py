@@ -63,11 +63,14 @@ def test_named_tags(catalog: Catalog) -> None:
         assert tags(bowl) == {"round"}
     for bottle in ("bottle", "wine_bottle", "soda_can"):
         assert tags(bottle) == {"can-fall", "round"}
-    assert tags("cardboard_box") == set()
-    assert tags("coffee_mug") == {"can-fall"}  # the handle breaks the symmetry
+    assert tags("cardboard_box") == {"support"}
+    assert tags("coffee_mug") == {"can-fall"}  # the handle breaks the symmetry; open: no support
     assert tags("tea_mug") == {"can-fall"}
+    for flat in ("book", "cardboard_box", "cereal_box", "toy_cube"):
+        assert "support" in tags(flat), flat
     for asset in catalog.assets.values():
         assert "invariant" not in asset.tags or "round" in asset.tags
+        assert not {"invariant", "support"} <= asset.tags
 
 
 def test_tags_match_geometry(catalog: Catalog, extents: dict[str, np.ndarray]) -> None:
@@ -144,6 +147,7 @@ def test_user_catalog_paths(tmp_path: Path) -> None:
         (entry(colorable="false", color="mauve"), "assets[0].color", "unknown color word 'mauve'"),
         (entry(mesh_scale="big"), "assets[0].mesh_scale", "number"),
         (entry(tags="[invariant]"), "assets[0].tags", "must also be tagged 'round'"),
+        (entry(tags="[round, invariant, support]"), "assets[0].tags", "'invariant' asset cannot be tagged 'support'"),
         (entry(name="red cup"), "assets[0].name", "color word 'red'"),
     ],
 )

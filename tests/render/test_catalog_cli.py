@@ -57,6 +57,16 @@ def test_validate_lists_every_problem(mesh_dir: Path, tmp_path: Path, capsys: py
     assert "error(s) in 3 entries" in text
 
 
+def test_validate_reports_malformed_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("colors: {red: [1, 0, 0]}\nassets:\n  - {id: [oops\n")
+    assert main(["validate", str(bad)]) == 1  # a finding in the report, not a crash or a usage error
+    text = capsys.readouterr().out
+    assert f"{bad}: error: malformed YAML at line" in text and "1 error(s)" in text
+    assert main(["validate", str(tmp_path / "missing.yaml")]) == 2  # nothing to validate
+    assert "cannot read catalog" in capsys.readouterr().err
+
+
 def test_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", str(tmp_path / "nope"), "--out", str(tmp_path / "x.yaml")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
@@ -71,6 +81,9 @@ def test_list_builtin(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--tag", "invariant"]) == 0
     text = capsys.readouterr().out
     assert "soccer_ball" in text and "3 of 35 objects" in text
+    assert main(["list", "--tag", "support"]) == 0
+    text = capsys.readouterr().out
+    assert "book" in text and "coffee_mug" not in text and "6 of 35 objects" in text
 
 
 @pytest.mark.slow

@@ -27,9 +27,12 @@ def cylinder(r: float = 0.04, h: float = 0.1) -> trimesh.Trimesh:
 
 
 def mug(scale: float = 1.0) -> trimesh.Trimesh:
-    body = cylinder()
+    """Open at the top like a real mug (a solid cylinder would have a lid to stand things on)."""
+    wall = trimesh.creation.annulus(r_min=0.036, r_max=0.04, height=0.1, sections=32)
+    floor = trimesh.creation.cylinder(radius=0.04, height=0.006, sections=32,
+                                      transform=trimesh.transformations.translation_matrix((0, 0, -0.047)))
     handle = trimesh.creation.box(extents=(0.03, 0.012, 0.06), transform=trimesh.transformations.translation_matrix((0.05, 0, 0)))
-    m = trimesh.util.concatenate([body, handle])
+    m = trimesh.util.concatenate([wall, floor, handle])
     m.apply_scale(scale)
     return m
 
@@ -99,6 +102,7 @@ def test_gso_folders_and_zips(gso_root: Path, tmp_path: Path) -> None:
     assert mug_e["tags"] == ["can-fall"] and mug_e["mesh_scale"] == 1.0
     assert mug_e["texture"].endswith("materials/textures/texture.png")
     assert "height_over_width" in mug_e["evidence"] and mug_e["proposed"]["name"] == "coffee mug"
+    assert mug_e["evidence"]["top_coverage"] < 0.5 and mug_e["evidence"]["top_area_m2"] > 0.004  # a rim, no lid
     assert (e["acme_soccer_ball_12in"]["name"], e["acme_soccer_ball_12in"]["tags"]) == ("soccer ball", ["round", "invariant"])
     vase = e["tall_blue_vase_xl"]
     assert (vase["name"], vase["color"], vase["tags"]) == ("vase", "blue", ["can-fall", "round"])
@@ -168,10 +172,12 @@ def test_kubric_manifest(tmp_path: Path) -> None:
     assert sorted(result.imported) == ["cereal_box_02", "soup_can_01"] and len(result.skipped) == 1
     e = entries(out)
     can = e["soup_can_01"]
-    assert (can["name"], can["category"], can["tags"], can["colorable"]) == ("soup can", "can", ["can-fall", "round"], True)
+    # a closed can has a lid to stand things on, like the built-in soup can
+    assert (can["name"], can["category"], can["tags"], can["colorable"]) == ("soup can", "can", ["can-fall", "round", "support"], True)
     assert can["mesh_scale"] == 0.01 and "centimeters" in can["size_source"]
     box = e["cereal_box_02"]
-    assert (box["name"], box["tags"]) == ("cereal box", ["can-fall"]) and box["collision_mesh"].endswith("collision_geometry.obj")
+    assert (box["name"], box["tags"]) == ("cereal box", ["can-fall", "support"]) and box["collision_mesh"].endswith("collision_geometry.obj")
+    assert box["evidence"]["top_inradius_m"] == pytest.approx(0.035, rel=0.02)  # half its 7 cm depth
     load_catalog(out)
 
 
@@ -183,9 +189,12 @@ def test_mesh_folder_scale_and_sidecar(tmp_path: Path) -> None:
     trimesh.creation.icosphere(subdivisions=2, radius=1.0).export(root / "ball.glb")
     (root / "ball.yaml").write_text("name: tennis ball\nsize_m: 0.067\n")
     (root / "bad.obj").write_text("this is not a mesh\n")
+    cylinder().export(root / "odd.obj")
+    (root / "odd.yaml").write_text("name: [unclosed\n")  # a broken sidecar: that model is skipped
     out = tmp_path / "mine.yaml"
     result = run_import(root, out, collision=False)
-    assert [Path(o).name for o, _ in result.skipped] == ["bad.obj"]
+    assert sorted(Path(o).name for o, _ in result.skipped) == ["bad.obj", "odd.obj"]
+    assert "malformed YAML at line" in dict((Path(o).name, r) for o, r in result.skipped)["odd.obj"]
     e = entries(out)
     assert e["water_glass"]["name"] == "water glass" and e["water_glass"]["mesh_scale"] == 0.001
     assert e["thing"]["category"] == "object" and "category default" in e["thing"]["size_source"]
@@ -195,6 +204,26 @@ def test_mesh_folder_scale_and_sidecar(tmp_path: Path) -> None:
     assert catalog.geometry("ball").extents.max() == pytest.approx(0.067, rel=0.01)
     assert catalog.geometry("water_glass").extents[2] == pytest.approx(0.1, rel=0.01)
     assert catalog.geometry("thing").extents.max() == pytest.approx(0.15, rel=0.01)
+
+
+def test_singular_and_names() -> None:
+    from simedit.render.catalog.importers.lexicon import singular
+    from simedit.render.catalog.importers.naming import propose_name
+
+    for plural, one in (("mugs", "mug"), ("boxes", "box"), ("glasses", "glass"), ("dishes", "dish"),
+                        ("teddies", "teddy"), ("knives", "knife")):
+        assert singular(plural) == one
+    for word in ("glass", "headphones", "scissors", "bus", "widgets", ""):  # known nouns and unknown words stay
+        assert singular(word) == word
+    assert propose_name(["Set of 4 Ceramic Coffee Mugs"], None, {"red"})[:2] == ("coffee mug", "cup")
+    assert propose_name(["LUNCH_BOXES"], None, set())[:2] == ("lunch box", "box")
+
+
+def test_header_lists_every_tag_rule() -> None:
+    from simedit.render.catalog.importers.catalog_yaml import HEADER
+    from simedit.render.catalog.model import TAGS
+
+    assert all(f"#   {tag}: " in HEADER for tag in TAGS) and "render/catalog/tags.py" in HEADER
 
 
 def test_imported_catalog_plans_rotations(tmp_path: Path) -> None:

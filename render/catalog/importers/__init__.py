@@ -5,6 +5,10 @@ folders or .zip archives (gso.py), a plain folder of meshes (mesh_folder.py). No
 downloaded. A broken model is reported and skipped, never fatal. Derived files (extracted
 meshes and textures, VHACD collision meshes) go to `<catalog stem>_assets/<id>/` next to the
 output catalog and are reused on the next import.
+
+The shared steps live beside the layouts: proposal.py (a found model -> a catalog entry with
+evidence), lexicon.py and naming.py (names, categories), scale.py, colour.py, merge.py
+(re-import keeps user edits), catalog_yaml.py (the written file), obj_staging.py.
 """
 from __future__ import annotations
 
@@ -13,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from simedit.render.common.errors import SimEditError
 from simedit.render.catalog.importers import gso, kubric, mesh_folder
-from simedit.render.catalog.importers.common import (Broken, Candidate, builtin_palette, dedupe_names, merge_entries, propose, snake_id,
-                     with_proposal, write_catalog)
+from simedit.render.catalog.importers.catalog_yaml import builtin_palette, write_catalog
+from simedit.render.catalog.importers.merge import merge_entries
+from simedit.render.catalog.importers.naming import dedupe_names, snake_id
+from simedit.render.catalog.importers.proposal import Broken, Candidate, propose, with_proposal
+from simedit.render.common.errors import SimEditError
+from simedit.render.common.yaml_file import read_yaml
 
 LAYOUTS = {"kubric": kubric, "gso": gso, "mesh_folder": mesh_folder}
 
@@ -61,10 +66,9 @@ def run_import(source: str | Path, out: str | Path, layout: str = "auto", collis
     existing: list[dict[str, Any]] = []
     palette = builtin_palette()
     if out.is_file():
-        try:
-            raw = yaml.safe_load(out.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise SimEditError(f"existing catalog is not valid YAML: {exc}".splitlines()[0], file=str(out)) from None
+        raw = read_yaml(out, "existing catalog") or {}
+        if not isinstance(raw, dict):
+            raise SimEditError("existing catalog: expected a mapping with 'colors' and 'assets'", file=str(out))
         existing = [e for e in raw.get("assets") or [] if isinstance(e, dict)]
         palette = raw.get("colors") or palette
     known_ids = {e.get("origin"): e.get("id") for e in existing if e.get("origin")}

@@ -16,7 +16,9 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from simedit.render.catalog.importers.common import Broken, Candidate, obj_resolves, stage_obj
+from simedit.render.catalog.importers.obj_staging import obj_resolves, stage_obj
+from simedit.render.catalog.importers.proposal import Broken, Candidate
+from simedit.render.common.atomic import atomic_write
 
 NAME = "gso"
 MESH = "meshes/model.obj"
@@ -122,9 +124,7 @@ def _archive(path: Path) -> Candidate | Broken:
         with zipfile.ZipFile(path) as zf:
             texture = None
             if prefix + TEXTURE in zf.namelist():
-                texture = cache / "texture.png"
-                cache.mkdir(parents=True, exist_ok=True)
-                texture.write_bytes(zf.read(prefix + TEXTURE))
+                texture = atomic_write(cache / "texture.png", zf.read(prefix + TEXTURE), mkdir=True)
             mtl_name = prefix + "meshes/model.mtl"
             mtl = zf.read(mtl_name).decode("utf-8", "replace") if mtl_name in zf.namelist() else None
             mesh = stage_obj(zf.read(prefix + MESH), mtl, texture, cache)

@@ -15,13 +15,17 @@ manifest or the asset) marks the meshes as metric.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from simedit.render.catalog.importers.common import IMAGE_SUFFIXES, MESH_SUFFIXES, Broken, Candidate
+from simedit.render.catalog.importers.proposal import IMAGE_SUFFIXES, MESH_SUFFIXES, Broken, Candidate
+from simedit.render.common.errors import SimEditError
 
 NAME = "kubric"
 
@@ -53,11 +57,19 @@ def _resolve(template: str | None, asset_dir: Path, asset_id: str) -> Path | Non
 
 
 def _safe_extract(archive: Path, dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tf:
-        members = [m for m in tf.getmembers() if (m.isfile() or m.isdir())
-                   and not Path(m.name).is_absolute() and ".." not in Path(m.name).parts]
-        tf.extractall(dest, members=members)
+    """Regular files and folders only, none outside `dest`. Extracted next to `dest` and renamed
+    into place, so an interrupted extraction is never mistaken for a finished one (the next
+    import reuses `dest` as it finds it)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp.", dir=dest.parent))
+    try:
+        with tarfile.open(archive) as tf:
+            members = [m for m in tf.getmembers() if (m.isfile() or m.isdir())
+                       and not Path(m.name).is_absolute() and ".." not in Path(m.name).parts]
+            tf.extractall(tmp, members=members)
+        os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone after the rename; left only by a failure
 
 
 def _find_root(extracted: Path, render_name: str | None) -> Path:
@@ -103,8 +115,6 @@ def _candidate(manifest: Path, asset_id: str, spec: Any, units: str | None) -> C
                            and "collision" not in p.name)
             mesh = found[0] if found else None
         if mesh is None or not mesh.is_file():
-            from simedit.render.common.errors import SimEditError
-
             raise SimEditError("render mesh not found", file=str(mesh or asset_dir))
         textures = sorted(p for p in asset_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         textures.sort(key=lambda p: "texture" not in p.name.lower())

@@ -10,9 +10,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
-
-from simedit.render.catalog.importers.common import MESH_SUFFIXES, Broken, Candidate, obj_texture
+from simedit.render.catalog.importers.obj_staging import obj_texture
+from simedit.render.catalog.importers.proposal import MESH_SUFFIXES, Broken, Candidate
+from simedit.render.common.errors import SimEditError
+from simedit.render.common.yaml_file import read_yaml
 
 NAME = "mesh_folder"
 SKIP = ("_col.", "collision", "vhacd")
@@ -33,8 +34,7 @@ def _sidecar(mesh: Path) -> dict:
     for suffix in (".yaml", ".yml", ".json"):
         path = mesh.with_suffix(suffix)
         if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+            data = json.loads(path.read_text(encoding="utf-8")) if suffix == ".json" else read_yaml(path, "sidecar")
             return data if isinstance(data, dict) else {}
     return {}
 
@@ -47,7 +47,10 @@ def discover(root: Path) -> Iterator[Candidate | Broken]:
     for mesh in meshes:
         try:
             meta = _sidecar(mesh)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
+        except SimEditError as exc:  # read_yaml's one line (with the line and column)
+            yield Broken(str(mesh), f"unreadable sidecar: {exc.detail}")
+            continue
+        except (OSError, ValueError) as exc:
             yield Broken(str(mesh), f"unreadable sidecar: {exc}".splitlines()[0])
             continue
         key = mesh.stem if stems[mesh.stem] == 1 else f"{mesh.parent.name}_{mesh.stem}"
