@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.yaml_file import read_yaml
 
-TagName = Literal["can-fall", "round", "invariant"]
+TagName = Literal["can-fall", "round", "invariant", "support"]
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
 
 
@@ -220,6 +220,28 @@ class AttributeSubtypes(Strict):
 class AttributeEdit(EditSpecBase):
     kind: Literal["attribute"]
     subtypes: AttributeSubtypes = AttributeSubtypes()
+
+
+class PutOnSub(Strict):
+    weight: Weight = 1.0
+    # how far from the support's top center the object may land, as a share of the room the
+    # top leaves around the object's footprint (0: dead center)
+    offset: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+class TakeOffSub(Strict):
+    weight: Weight = 1.0
+    gap: Range = (0.03, 0.08)  # free floor between the two footprints after the move (m)
+
+
+class StackSubtypes(Strict):
+    put_on: PutOnSub = PutOnSub()
+    take_off: TakeOffSub = TakeOffSub()
+
+
+class StackEdit(EditSpecBase):
+    kind: Literal["stack"]
+    subtypes: StackSubtypes = StackSubtypes()
 
 
 EditSpec = Annotated[Union[tuple(EDIT_SPECS.values())], Field(discriminator="kind")]

@@ -53,16 +53,15 @@ def disk_error(exc: OSError, path: Path) -> Exception:
     return exc
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview | str, *, mkdir: bool = False) -> Path:
-    """Replace `path` with `data` atomically; returns the path. `mkdir` creates its folder."""
-    path = Path(path)
+@contextmanager
+def _replacing(path: Path, mkdir: bool) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it over `path` when the block succeeds,
+    remove it when it fails (a full disk becomes a one-line user error)."""
     if mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
     tmp = tmp_name(path)
     try:
-        write_synced(tmp, data)
+        yield tmp
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
@@ -70,6 +69,13 @@ def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview |
             raise disk_error(exc, path) from None
         raise
     fsync_dir(path.parent)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview | str, *, mkdir: bool = False) -> Path:
+    """Replace `path` with `data` atomically; returns the path. `mkdir` creates its folder."""
+    path = Path(path)
+    with _replacing(path, mkdir) as tmp:
+        write_synced(tmp, data.encode("utf-8") if isinstance(data, str) else data)
     return path
 
 
@@ -77,19 +83,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview |
 def atomic_file(path: str | os.PathLike, *, mkdir: bool = False) -> Iterator[BinaryIO]:
     """The streaming form of `atomic_write`: write into the yielded binary file; it replaces
     `path` only when the block finishes without an exception."""
-    path = Path(path)
-    if mkdir:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise disk_error(exc, path) from None
-        raise
-    fsync_dir(path.parent)
+    with _replacing(Path(path), mkdir) as tmp, open(tmp, "wb") as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())

@@ -9,35 +9,19 @@ is how a target scene keeps every untouched object exactly where it was.
 """
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
 from scipy.spatial import ConvexHull
 
-
-def _import_quietly():
-    """pybullet's C code prints a build banner on import; keep the user's terminal clean."""
-    sys.stdout.flush(), sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1), os.dup2(devnull, 2)
-        import pybullet
-    finally:
-        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
-    return pybullet
-
-
-pb = _import_quietly()
-
 from simedit.render.catalog.model import Asset, Catalog
+from simedit.render.common.quiet import quiet_fds
 from simedit.render.poses import world_hull
 from simedit.render.scene import Scene
+
+with quiet_fds():  # pybullet's C code prints a build banner on import
+    import pybullet as pb
 
 TIME_STEP = 1.0 / 120.0
 DENSITY = 400.0  # kg/m^3; light household objects (many are hollow)

@@ -27,7 +27,7 @@ def render(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "simedit.render.cli", *args, *TINY], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("kind", ["rotation", "location", "count", "attribute"])
+@pytest.mark.parametrize("kind", ["rotation", "location", "count", "attribute", "stack"])
 def test_render_pairs_per_kind(tmp_path, kind):
     out = tmp_path / kind
     result = render("--spec", f"scenes/{kind}.yaml", "--n", "2", "--out", str(out))
@@ -49,6 +49,21 @@ def test_render_pairs_per_kind(tmp_path, kind):
             src_mask = read_mask(out / row["source"]["mask"])
             assert (src_mask == mask_value(uid)).any() == in_src
         assert row["verify"]["unchanged_fraction"] >= 0.98
+        if kind == "stack":  # the claim, measured here on the written masks
+            (a,), (s,) = row["edited"], row["edit"]["references"]
+            below = [stands_on(read_mask(out / row[side]["mask"]), mask_value(a), mask_value(s)) for side in ("source", "target")]
+            on, off = (below[1], below[0]) if row["subtype"] == "put_on" else (below[0], below[1])
+            assert on >= 0.6 and off <= 0.3, (row["instruction"], below)
+
+
+def stands_on(mask: np.ndarray, value: int, support: int) -> float:
+    """Share of the object's columns whose pixel just below its lowest pixel is the support."""
+    cols = [c for c in range(mask.shape[1]) if (mask[:, c] == value).any()]
+    hits = 0
+    for c in cols:
+        low = int(np.nonzero(mask[:, c] == value)[0].max())
+        hits += int(mask[min(low + 1, mask.shape[0] - 1), c] == support)
+    return hits / len(cols)
 
 
 def test_killed_run_resumes_to_the_same_manifest(tmp_path):
@@ -134,10 +149,20 @@ def test_depth_and_two_render_slots(tmp_path):
 def render_children(pid: int) -> list[int]:
     """Pids of the Blender worker processes under a running `render` (multiprocessing spawn)."""
     found = []
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-        if b"spawn_main" in cmd:
-            found.append(int(child))
+    # every thread's children: the workers are started from the render-slot threads, and
+    # /proc/PID/task/PID/children lists only the main thread's
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        for child in children:
+            try:
+                cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"spawn_main" in cmd:
+                found.append(int(child))
     return found
 
 
@@ -150,13 +175,16 @@ def test_killed_render_process_is_replaced(tmp_path):
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.time() + 120
-    while time.time() < deadline and not render_children(proc.pid):
-        time.sleep(0.1)
-    time.sleep(1.0)  # let it get into rendering
-    for pid in render_children(proc.pid):
+    # kill the warm worker mid-run: after the first pair is written, before the last
+    while time.time() < deadline and not (out / "manifest.jsonl").exists():
+        time.sleep(0.02)
+    killed = render_children(proc.pid)
+    assert killed and proc.poll() is None, "no running render process to kill"
+    for pid in killed:
         os.kill(pid, signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr[-2000:]
+    assert len(read_manifest(out)) == 3
     for x, y in zip(read_manifest(out), read_manifest(clean)):
         assert {k: v for k, v in x.items() if v != y[k]} == {k: v for k, v in y.items() if v != x[k]}
     assert (out / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()

@@ -22,7 +22,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["rotation", "location", "count", "attribute", "mixed"])
+@pytest.mark.parametrize("name", ["rotation", "location", "count", "attribute", "stack", "mixed"])
 def test_shipped_specs_load_and_are_feasible(name):
     Planner(load_spec(ROOT / "scenes" / f"{name}.yaml"), load_catalog())
 

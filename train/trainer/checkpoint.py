@@ -4,14 +4,13 @@ state.pt, so a crash mid-write never leaves a half checkpoint that resume would 
 last K."""
 from __future__ import annotations
 
-import io
 import re
 import shutil
 from pathlib import Path
 
 import torch
 
-from simedit.render.common.atomic import atomic_write, is_tmp_name
+from simedit.render.common.atomic import atomic_file, is_tmp_name
 from simedit.train.errors import TrainError
 
 _NAME = re.compile(r"^step-(\d+)$")
@@ -38,10 +37,8 @@ def save_checkpoint(output_dir: str | Path, step: int, state: dict, keep: int) -
         for f in final.iterdir():
             if is_tmp_name(f.name):
                 f.unlink(missing_ok=True)
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    # getbuffer(), not getvalue(): a real model's state is gigabytes; no second copy of it.
-    atomic_write(final / STATE, buf.getbuffer(), mkdir=True)
+    with atomic_file(final / STATE, mkdir=True) as f:  # streamed: a real model's state is gigabytes
+        torch.save(state, f)
     complete = list_checkpoints(output_dir)
     for _, old in complete[:-keep]:
         shutil.rmtree(old, ignore_errors=True)

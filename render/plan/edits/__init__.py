@@ -12,6 +12,7 @@ from simedit.render.plan.edits.base import EditKind
 from simedit.render.plan.edits.count import CountKind
 from simedit.render.plan.edits.location import LocationKind
 from simedit.render.plan.edits.rotation import RotationKind
+from simedit.render.plan.edits.stack import StackKind
 from simedit.render.plan.templates import macros, template_exists
 from simedit.render.scene import Edit, Scene
 from simedit.render.spec import EDIT_SPECS
@@ -46,6 +47,7 @@ KINDS: dict[str, EditKind] = _registry(
     RotationKind(),
     CountKind(),
     AttributeKind(),
+    StackKind(),
 )
 
 

@@ -1,0 +1,216 @@
+"""Stack edits: put an object on top of another (`put_on`: "put the red cup on the book") or take
+it off again onto the floor beside it (`take_off`: "take the cup off the book").
+
+A support is an object tagged `support` (a flat, horizontal top, measured on its surface by
+catalog/tags.py `top_surface`); an object fits on it when its footprint radius is at most the
+top's inradius. The placed object is settled by PyBullet on the support (held still) and must
+stay there. Claims: in 3D, the object's lowest point rests at the support's top height, over
+the top; on the masks, the pixels just below the object's outline belong to the support
+(`put_on`), or to the floor and never to the support (`take_off`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from simedit.render import camera as cam
+from simedit.render.catalog.model import Asset, Catalog
+from simedit.render.catalog.tags import asset_mesh, top_surface
+from simedit.render.common.errors import Reject
+from simedit.render.masks import object_mask
+from simedit.render.plan.edits.base import Arranged, Change, EditContext, EditKind, Intent, need_objects, pick
+from simedit.render.plan.referring import ref
+from simedit.render.plan.sampling import ObjectRequest, fits, uniform
+from simedit.render.poses import quat_matrix, resting_height, world_hull
+from simedit.render.scene import Edit, Scene, SceneObject, mask_value
+from simedit.render.spec import bounds
+
+SUPPORT_TAG = "support"
+CLEARANCE = 0.002  # m dropped onto the support, as objects are dropped onto the floor
+REST_TOLERANCE = 0.012  # m between the object's lowest point and the support's top (settling, meshes)
+FLOOR_TOLERANCE = 0.006  # m: the object's lowest point is on the floor
+UPRIGHT_COS = math.cos(math.radians(10))  # a support must stand upright for its top to be a table
+MOVE_TRIES = 16  # floor spots tried for take_off
+# On the masks: share of the object's outline columns whose pixel just below is the support
+ON_SHARE = 0.6  # put_on target / take_off source: at least this much
+OFF_SHARE = 0.1  # take_off target: at most this much (clear of the support)
+BEFORE_SHARE = 0.3  # put_on source: it was not already seen on the support
+
+_tops: dict[Asset, Any] = {}
+_radii: dict[Asset, float] = {}
+
+
+def top_of(asset: Asset) -> Any:
+    """The asset's top surface (`catalog.tags.TopSurface`, asset frame), measured once."""
+    if asset not in _tops:
+        vertices, faces = asset_mesh(asset)
+        _tops[asset] = top_surface(vertices, faces)
+    return _tops[asset]
+
+
+def footprint_of(asset: Asset, catalog: Catalog) -> float:
+    """Footprint radius of the upright asset around its center, at scale 1 (m)."""
+    if asset not in _radii:
+        _radii[asset] = float(np.max(np.linalg.norm(catalog.geometry(asset.id).hull[:, :2], axis=1)))
+    return _radii[asset]
+
+
+def can_hold(support: Asset, obj: Asset, ctx: EditContext) -> bool:
+    """Does `obj` fit on `support`'s top at every scale the spec may draw?"""
+    if SUPPORT_TAG not in support.tags or support.name == obj.name:
+        return False
+    lo, hi = bounds(ctx.spec.objects.scale)
+    return footprint_of(obj, ctx.catalog) * hi <= top_of(support).inradius_m * lo
+
+
+def _top_world(s: SceneObject, catalog: Catalog) -> tuple[np.ndarray, float, float]:
+    """(top center xy, top height z, inradius) of a placed support, in the world."""
+    top = top_of(catalog.get(s.asset_id))
+    ext_z = float(catalog.geometry(s.asset_id).extents[2])
+    local = np.array([top.center_xy[0], top.center_xy[1], ext_z / 2]) * s.scale
+    center = quat_matrix(s.rotation) @ local + np.asarray(s.position)
+    return center[:2], float(world_hull(s, catalog)[:, 2].max()), top.inradius_m * s.scale
+
+
+def _upright(o: SceneObject) -> bool:
+    return float(quat_matrix(o.rotation)[2, 2]) >= UPRIGHT_COS
+
+
+def on_top(a: SceneObject, s: SceneObject, catalog: Catalog) -> bool:
+    """Does `a` rest on `s`'s top: lowest point at the top's height, center over the top?"""
+    if SUPPORT_TAG not in catalog.get(s.asset_id).tags or not _upright(s):
+        return False
+    center, top_z, inradius = _top_world(s, catalog)
+    low = float(world_hull(a, catalog)[:, 2].min())
+    return abs(low - top_z) <= REST_TOLERANCE and float(np.linalg.norm(np.asarray(a.position[:2]) - center)) <= inradius
+
+
+def on_floor(a: SceneObject, catalog: Catalog) -> bool:
+    return float(world_hull(a, catalog)[:, 2].min()) <= FLOOR_TOLERANCE
+
+
+def _place_on(a: SceneObject, s: SceneObject, catalog: Catalog, offset_share: float, rng: np.random.Generator) -> None:
+    """Put `a` (upright) over `s`'s top, dropped from CLEARANCE above it."""
+    center, top_z, inradius = _top_world(s, catalog)
+    room = max(0.0, inradius - footprint_of(catalog.get(a.asset_id), catalog) * a.scale) * offset_share
+    angle, radius = rng.uniform(0, 2 * math.pi), room * math.sqrt(rng.uniform(0, 1))
+    x, y = center + radius * np.array([math.cos(angle), math.sin(angle)])
+    lowest = float(world_hull(a, catalog)[:, 2].min()) - a.position[2]
+    a.position = (float(x), float(y), top_z - lowest + CLEARANCE)
+
+
+def _share_below(mask: np.ndarray, uid: str, value: int) -> float:
+    """Share of the object's columns whose pixel just below its lowest pixel has mask `value`."""
+    m = object_mask(mask, uid)
+    cols = np.nonzero(m.any(axis=0))[0]
+    if len(cols) == 0:
+        return 0.0
+    h = m.shape[0]
+    lowest = h - 1 - np.argmax(m[::-1, cols], axis=0)
+    below = np.minimum(lowest + 1, h - 1)
+    return float(np.mean(mask[below, cols] == value))
+
+
+class StackKind(EditKind):
+    name = "stack"
+    subtypes = ("put_on", "take_off")
+    template_keys = subtypes
+
+    def eligible(self, subtype: str, asset: Asset, ctx: EditContext) -> bool:
+        return any(can_hold(s, asset, ctx) for s in ctx.pool)
+
+    def needs(self, subtype: str) -> str:
+        return f"an object that fits on the flat top of another object tagged {SUPPORT_TAG!r}"
+
+    def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
+        supports = [s for s in ctx.pool if any(can_hold(s, a, ctx) for a in ctx.pool)]
+        support = pick(rng, supports)
+        obj = pick(rng, [a for a in ctx.pool if can_hold(support, a, ctx)])
+        return Intent(requests=[ObjectRequest(obj.id, None), ObjectRequest(support.id, None)])
+
+    def arrange_source(self, subtype: str, intent: Intent, draft: Scene, required: list[str], ctx: EditContext,
+                       rng: np.random.Generator) -> Arranged:
+        if subtype != "take_off":
+            return Arranged(draft)
+        a_uid, s_uid = required
+        a, s = draft.get(a_uid), draft.get(s_uid)
+        _place_on(a, s, ctx.catalog, ctx.edit_spec.subtypes.put_on.offset, rng)
+        if not cam.in_view(draft.camera, world_hull(a, ctx.catalog), ctx.spec.placement.margin_px):
+            raise Reject("stack_out_of_view", a_uid)
+        return Arranged(draft, contacts=[(a_uid, s_uid)])
+
+    def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+        cat = ctx.catalog
+        if subtype == "put_on":
+            pairs = [(a.uid, s.uid) for s in source.objects for a in source.objects
+                     if a.uid != s.uid and _upright(s) and on_floor(a, cat)
+                     and can_hold(cat.get(s.asset_id), cat.get(a.asset_id), ctx)
+                     and footprint_of(cat.get(a.asset_id), cat) * a.scale <= _top_world(s, cat)[2]]
+            if not pairs:
+                raise Reject("no_stackable_pair")
+            a_uid, s_uid = pick(rng, pairs)
+            target = source.copy()
+            a = target.get(a_uid)
+            _place_on(a, target.get(s_uid), cat, ctx.edit_spec.subtypes.put_on.offset, rng)
+            if not cam.in_view(target.camera, world_hull(a, cat), ctx.spec.placement.margin_px):
+                raise Reject("move_blocked", f"{a_uid} on {s_uid} leaves the view")
+            edit = Edit(kind=self.name, subtype=subtype, objects=[a_uid], references=[s_uid])
+            return Change(edit=edit, target=target, movable=[a_uid], contacts=[(a_uid, s_uid)])
+
+        pairs = [(a.uid, s.uid) for s in source.objects for a in source.objects
+                 if a.uid != s.uid and on_top(a, s, cat)]
+        if not pairs:
+            raise Reject("nothing_stacked")
+        a_uid, s_uid = pick(rng, pairs)
+        s = source.get(s_uid)
+        reach = footprint_of(cat.get(s.asset_id), cat) * s.scale
+        for _ in range(MOVE_TRIES):
+            target = source.copy()
+            a = target.get(a_uid)
+            angle = rng.uniform(0, 2 * math.pi)
+            dist = reach + footprint_of(cat.get(a.asset_id), cat) * a.scale + uniform(rng, ctx.edit_spec.subtypes.take_off.gap)
+            a.position = (s.position[0] + dist * math.cos(angle), s.position[1] + dist * math.sin(angle), a.position[2])
+            a.position = (a.position[0], a.position[1], resting_height(a, cat))
+            if fits(a, [o for o in target.objects if o.uid != a_uid], cat, ctx.spec, target.camera):
+                edit = Edit(kind=self.name, subtype=subtype, objects=[a_uid], references=[s_uid])
+                return Change(edit=edit, target=target, movable=[a_uid])
+        raise Reject("move_blocked", f"no free floor beside {s_uid}")
+
+    def check_plan(self, edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
+        cat = ctx.catalog
+        (a,), (s,) = edit.objects, edit.references
+        if edit.subtype == "put_on":
+            ok = on_floor(source.get(a), cat) and on_top(target.get(a), target.get(s), cat)
+        else:
+            ok = on_top(source.get(a), source.get(s), cat) and on_floor(target.get(a), cat)
+        if not ok:
+            raise Reject("claim_false", f"{self.name}.{edit.subtype}")
+
+    def template_context(self, edit: Edit, source: Scene, target: Scene) -> tuple[str, dict[str, Any]]:
+        need_objects(edit, 1, 1)
+        if edit.subtype not in self.subtypes:
+            raise ValueError(f"unknown edit {self.name}.{edit.subtype}")
+        return edit.subtype, {"obj": ref(source, edit.objects[0]), "support": ref(source, edit.references[0])}
+
+    def check_masks(self, edit: Edit, source: Scene, target: Scene, src: Any, tgt: Any, ctx: EditContext,
+                    figures: dict[str, Any]) -> str:
+        (a,), (s,) = edit.objects, edit.references
+        before = _share_below(src.mask, a, mask_value(s))
+        after = _share_below(tgt.mask, a, mask_value(s))
+        figures["on_support_share"] = [round(before, 3), round(after, 3)]
+        if edit.subtype == "put_on":
+            if before > BEFORE_SHARE:
+                return f"already seen on the support in the source ({before:.2f} of its outline)"
+            return "" if after >= ON_SHARE else f"rests on the support along {after:.2f} of its outline"
+        floor = _share_below(tgt.mask, a, 0)
+        figures["on_floor_share"] = round(floor, 3)
+        if before < ON_SHARE:
+            return f"not seen on the support in the source ({before:.2f} of its outline)"
+        return "" if after <= OFF_SHARE and floor >= 0.5 else (
+            f"not clear of the support in the target ({after:.2f} on it, {floor:.2f} on the floor)")
+
+    def invert(self, edit: Edit, source: Scene, target: Scene) -> Edit | None:
+        other = "take_off" if edit.subtype == "put_on" else "put_on"
+        return Edit(self.name, other, list(edit.objects), list(edit.references), dict(edit.params))
