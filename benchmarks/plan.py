@@ -7,18 +7,13 @@ Planning should cost far less than rendering: the target is well under 50 ms a s
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-# run as a script, benchmarks/ comes first on sys.path, where benchmarks/render.py would
-# shadow the `render` package: put the repository root first
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from simedit.render.catalog.model import load_catalog  # noqa: E402
-from simedit.render.plan.planner import Planner  # noqa: E402
-from simedit.render.spec import load_spec  # noqa: E402
+from simedit.render.catalog.model import load_catalog
+from simedit.render.plan.planner import Planner
+from simedit.render.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +24,7 @@ def main() -> None:
     args = parser.parse_args()
     catalog = load_catalog()
     print(f"{'kind':<10} {'samples/s':>10} {'ms/sample':>10} {'attempts/sample':>16}  rejects")
-    for kind in ("rotation", "location", "count", "attribute", "mixed"):
+    for kind in ("rotation", "location", "count", "attribute", "stack", "mixed"):
         planner = Planner(load_spec(ROOT / "scenes" / f"{kind}.yaml"), catalog)
         planner.plan(10_000)  # warm caches: mesh geometry, symmetry tests
         rejects: Counter[str] = Counter()

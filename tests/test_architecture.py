@@ -115,3 +115,23 @@ def test_every_package_is_installed():
     assert found <= listed, f"not installed: {sorted(found - listed)}"
     for data in ("simedit.templates", "simedit.scenes", "simedit.assets_catalog", "simedit.train.configs"):
         assert data in listed and data in config["package-data"]
+
+
+def test_no_branch_on_an_edit_kind_outside_its_module():
+    """Each edit kind owns all its logic: no code outside plan/edits/ compares a value with a
+    kind's name (`kind == "rotation"`, `kind in ("count", ...)`)."""
+    from simedit.render.plan.edits import KINDS
+
+    names = set(KINDS)
+    offenders = []
+    for module, path in modules().items():
+        if module.startswith("simedit.render.plan.edits"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Compare):
+                continue
+            for side in [node.left, *node.comparators]:
+                elts = side.elts if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else [side]
+                if any(isinstance(e, ast.Constant) and e.value in names for e in elts):
+                    offenders.append(f"{module}:{node.lineno}")
+    assert not offenders, offenders

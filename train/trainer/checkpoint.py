@@ -1,5 +1,5 @@
-"""Checkpoints: `OUT/checkpoints/step-000100/state.pt`. The state is serialized in memory and
-put in place with the one atomic write, and `list_checkpoints` only counts a folder that holds a
+"""Checkpoints: `OUT/checkpoints/step-000100/state.pt`. The state is streamed to a temporary file
+and put in place atomically (`common/atomic.py: atomic_file`), and `list_checkpoints` only counts a folder that holds a
 state.pt, so a crash mid-write never leaves a half checkpoint that resume would pick. Keeps the
 last K."""
 from __future__ import annotations
