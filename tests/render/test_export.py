@@ -303,3 +303,33 @@ def test_diffusers_load_dataset(tmp_path: Path) -> None:
     meta = [json.loads(l) for l in (out / "metadata.jsonl").read_text().splitlines()]
     assert got["prompts"] == [m["edit_prompt"] for m in meta]
     assert got["prompts"][0] == read_manifest(run)[0]["instruction"]
+
+
+def test_exported_images_are_the_runs_source_and_target(tmp_path: Path) -> None:
+    """input_image / `input` is the run's source image and edited_image / `output` its target,
+    byte for byte; reverse pairs swap them (a swapped export trains the inverse edit)."""
+    run = make_run(tmp_path / "run")
+    manifest = read_manifest(run)
+    assert export_run(run, tmp_path / "hf", "diffusers", both_directions=True) == 7
+    meta = [json.loads(l) for l in (tmp_path / "hf" / "metadata.jsonl").read_text().splitlines()]
+    assert export_run(run, tmp_path / "au", "aurora", both_directions=True) == 7
+    aurora = json.loads((tmp_path / "au" / "aurora.json").read_text())
+    forward = [m for m in meta if m["edit_prompt"] in {r["instruction"] for r in manifest}]
+    assert len(forward) == len(manifest)
+    for row, m, a in zip(manifest, forward, [x for x in aurora if x["instruction"] in {r["instruction"] for r in manifest}]):
+        assert m["edit_prompt"] == row["instruction"] == a["instruction"]
+        src, tgt = ((run / row[s]["image"]).read_bytes() for s in ("source", "target"))
+        assert src != tgt
+        assert (tmp_path / "hf" / m["input_image_file_name"]).read_bytes() == src
+        assert (tmp_path / "hf" / m["edited_image_file_name"]).read_bytes() == tgt
+        assert (tmp_path / "au" / a["input"]).read_bytes() == src and (tmp_path / "au" / a["output"]).read_bytes() == tgt
+    for m in meta:
+        if m not in forward:  # a reverse pair: from the target back to the source
+            back = next(r for r in manifest if r["target"]["image"] == m["input_image_file_name"])
+            assert m["edited_image_file_name"] == back["source"]["image"]
+    ds = __import__("simedit.train.data.sources", fromlist=["HFDataset"]).HFDataset(tmp_path / "hf")
+    first = ds.load(0)
+    from PIL import Image
+
+    with Image.open(run / manifest[0]["source"]["image"]) as im:
+        assert np.array_equal(np.asarray(first.source.convert("RGB")), np.asarray(im.convert("RGB")))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from simedit.render.catalog.model import load_catalog
 from simedit.render.plan.planner import Planner
@@ -39,7 +40,7 @@ def test_render_pairs_per_kind(tmp_path, kind):
     assert record["spec"]["render"]["width"] == 64 and record["catalog_hash"] and record["versions"]["bpy"]
     for row in rows:
         for side in ("source", "target"):
-            image = np.asarray(__import__("PIL.Image").Image.open(out / row[side]["image"]))
+            image = np.asarray(Image.open(out / row[side]["image"]))
             assert image.shape == (64, 64, 3) and image.std() > 3
             mask = read_mask(out / row[side]["mask"])
             present = {str(v) for v in np.unique(mask) if v}
@@ -48,12 +49,68 @@ def test_render_pairs_per_kind(tmp_path, kind):
             in_src = uid in {o["uid"] for o in row["source_scene"]["objects"]}
             src_mask = read_mask(out / row["source"]["mask"])
             assert (src_mask == mask_value(uid)).any() == in_src
-        assert row["verify"]["unchanged_fraction"] >= 0.98
-        if kind == "stack":  # the claim, measured here on the written masks
-            (a,), (s,) = row["edited"], row["edit"]["references"]
-            below = [stands_on(read_mask(out / row[side]["mask"]), mask_value(a), mask_value(s)) for side in ("source", "target")]
-            on, off = (below[1], below[0]) if row["subtype"] == "put_on" else (below[0], below[1])
-            assert on >= 0.6 and off <= 0.3, (row["instruction"], below)
+        assert claim_holds(out, row), row["instruction"]
+
+
+def claim_holds(out: Path, row: dict) -> bool:
+    """The instruction, read on the written images and masks by this test's own measure (not the
+    verifier's code): what a viewer of the pair would check."""
+    m = {s: read_mask(out / row[s]["mask"]) for s in ("source", "target")}
+    rgb = {s: np.asarray(Image.open(out / row[s]["image"]).convert("RGB"), float) for s in ("source", "target")}
+
+    def px(side: str, uid: str) -> np.ndarray:
+        return m[side] == mask_value(uid)
+
+    def center(side: str, uid: str) -> np.ndarray:
+        rows, cols = np.nonzero(px(side, uid))
+        return np.array([cols.mean(), rows.mean()])
+
+    def bottom(side: str, uid: str) -> int:
+        return int(np.nonzero(px(side, uid))[0].max())
+
+    edit, sub = row["edit"], row["subtype"]
+    objs, refs, params = edit["objects"], edit["references"], edit["params"]
+    if row["kind"] == "location":
+        if sub == "relative":
+            a, b = objs[0], refs[0]
+            return {"left_of": center("target", a)[0] < center("target", b)[0],
+                    "right_of": center("target", a)[0] > center("target", b)[0],
+                    "in_front_of": bottom("target", a) > bottom("target", b),
+                    "behind": bottom("target", a) < bottom("target", b)}[params["direction"]]
+        if sub == "absolute":
+            (a,) = objs
+            dx = center("target", a)[0] - center("source", a)[0]
+            db = bottom("target", a) - bottom("source", a)
+            return {"left": dx < 0, "right": dx > 0, "closer": db > 0, "further": db < 0}[params["direction"]]
+        a, b = objs
+        if sub in ("attract", "repel"):
+            d0 = np.linalg.norm(center("source", a) - center("source", b))
+            d1 = np.linalg.norm(center("target", a) - center("target", b))
+            return d1 < d0 if sub == "attract" else d1 > d0
+        return (np.linalg.norm(center("target", a) - center("source", b)) < np.linalg.norm(center("target", a) - center("source", a))
+                and np.linalg.norm(center("target", b) - center("source", a)) < np.linalg.norm(center("target", b) - center("source", b)))
+    if row["kind"] == "count":
+        name = params["name"]
+        named = [uid for uid, o in row["objects"].items() if o["name"] == name]
+        seen = {s: sum(int(px(s, uid).sum() >= 10) for uid in named) for s in ("source", "target")}
+        return seen["target"] - seen["source"] == (params["n"] if sub == "add" else -params["n"])
+    if row["kind"] == "attribute" and sub == "size":
+        ratio = px("target", objs[0]).sum() / px("source", objs[0]).sum()
+        return ratio > 1 if params["direction"] == "bigger" else ratio < 1
+    if row["kind"] == "attribute" and sub == "color":
+        from simedit.render.catalog.model import load_catalog
+        from simedit.render.common.colorspace import linear_to_srgb
+
+        named = linear_to_srgb(np.asarray(load_catalog().palette[params["to_color"]], float))
+        before, after = (rgb[s][px(s, objs[0])].mean(axis=0) for s in ("source", "target"))
+        return np.linalg.norm(after - named) < np.linalg.norm(before - named)
+    if row["kind"] in ("rotation", "attribute"):  # turned or reshaped in place: it looks different
+        both = px("source", objs[0]) | px("target", objs[0])
+        return float(np.abs(rgb["source"][both] - rgb["target"][both]).mean()) > 5.0
+    (a,), (s,) = objs, refs  # stack: what the object stands on, just below its outline
+    below = [stands_on(m[side], mask_value(a), mask_value(s)) for side in ("source", "target")]
+    on, off = (below[1], below[0]) if sub == "put_on" else (below[0], below[1])
+    return on >= 0.6 and off <= 0.3
 
 
 def stands_on(mask: np.ndarray, value: int, support: int) -> float:
