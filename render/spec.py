@@ -1,7 +1,8 @@
 """Scene specs: YAML files validated on load into typed models.
 
-Every numeric field that varies per scene is a `Range`: a fixed number or `[low, high]`,
-sampled uniformly per sample. Degrees in the YAML, radians inside the planner.
+Every numeric field that varies per scene is a `span`: a fixed number or `[low, high]`,
+sampled uniformly per sample. Every number is finite and bounded to what a run can use, and
+every list the sampler draws from is non-empty, so a spec that loads can be run. Degrees in the YAML, radians inside the planner.
 Errors name the file, the field (as a path like `edits[0].subtypes.fall_over.weight`) and
 what was expected.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Strict as StrictType
 
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.yaml_file import read_yaml
@@ -19,15 +21,34 @@ TagName = Literal["can-fall", "round", "invariant", "support"]
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
 
 
+def number(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
+           lt: float | None = None) -> Any:
+    """A finite number (an int is fine, a string or a bool is not) within bounds: every value a
+    run would otherwise trip on later is refused when the spec is loaded."""
+    return Annotated[float, StrictType(), Field(ge=ge, gt=gt, le=le, lt=lt, allow_inf_nan=False)]
+
+
+def integer(*, ge: int | None = None, le: int | None = None) -> Any:
+    return Annotated[int, StrictType(), Field(ge=ge, le=le)]
+
+
 def _ordered(value: Any) -> Any:
     if isinstance(value, tuple) and value[0] > value[1]:
         raise ValueError(f"range [{value[0]}, {value[1]}] has low > high")
     return value
 
 
-Range = Annotated[Union[float, tuple[float, float]], AfterValidator(_ordered)]
-IntRange = Annotated[Union[int, tuple[int, int]], AfterValidator(_ordered)]
-Weight = Annotated[float, Field(ge=0)]
+def span(item: Any) -> Any:
+    """A fixed value or a `[low, high]` range sampled per scene."""
+    return Annotated[Union[item, tuple[item, item]], AfterValidator(_ordered)]
+
+
+def nonempty(item: Any) -> Any:
+    """A list the sampler draws from: an empty one could never be drawn from."""
+    return Annotated[list[item], Field(min_length=1)]
+
+
+Weight = number(ge=0, le=1e6)
 
 
 def bounds(r: float | tuple[float, float]) -> tuple[float, float]:
@@ -45,64 +66,73 @@ class ObjectFilter(Strict):
 
 
 class ObjectsSpec(Strict):
-    count: IntRange = (3, 5)  # objects in the source scene, before the edit
+    count: span(integer(ge=1, le=40)) = (3, 5)  # objects in the source scene, before the edit
     include: ObjectFilter = ObjectFilter()  # empty = the whole catalog
     exclude: ObjectFilter = ObjectFilter()
     colors: list[str] = []  # palette words for solid-color objects; empty = the catalog's palette
-    scale: Range = 1.0  # multiplier on each asset's real-world size
+    scale: span(number(ge=0.1, le=10)) = 1.0  # multiplier on each asset's real-world size
+
+
+def _wide_enough(side: tuple[float, float]) -> tuple[float, float]:
+    if side[1] - side[0] < 0.05:
+        raise ValueError(f"[{side[0]}, {side[1]}] must be at least 5 cm wide, low first")
+    return side
+
+
+AreaSide = Annotated[tuple[number(ge=-5, le=5), number(ge=-5, le=5)], AfterValidator(_wide_enough)]
 
 
 class PlacementSpec(Strict):
-    area: tuple[tuple[float, float], tuple[float, float]] = ((-0.3, 0.3), (-0.25, 0.25))  # x, y (m)
-    min_gap: Annotated[float, Field(ge=0)] = 0.02  # free space between footprints (m)
-    margin_px: Annotated[float, Field(ge=0)] = 4.0  # keep objects this far inside the frame
-    max_tries: Annotated[int, Field(ge=1)] = 200  # random positions tried per object
+    area: tuple[AreaSide, AreaSide] = ((-0.3, 0.3), (-0.25, 0.25))  # [x0, x1], [y0, y1] (m)
+    min_gap: number(ge=0, le=0.5) = 0.02  # free space between footprints (m)
+    margin_px: number(ge=0, le=1024) = 4.0  # keep objects this far inside the frame (at most 1/4 of it)
+    max_tries: integer(ge=1, le=100_000) = 200  # random positions tried per object
 
 
 class CameraSpec(Strict):
-    look_at: tuple[float, float, float] = (0.0, 0.0, 0.05)
-    distance: Range = (1.1, 1.3)  # m from look_at
-    elevation_deg: Range = (35.0, 50.0)  # above the floor plane
-    azimuth_deg: Range = (-15.0, 15.0)  # 0: the camera stands on -Y looking toward +Y
-    fov_deg: Range = 50.0  # horizontal
+    look_at: tuple[number(ge=-10, le=10), number(ge=-10, le=10), number(ge=-10, le=10)] = (0.0, 0.0, 0.05)
+    distance: span(number(ge=0.2, le=50)) = (1.1, 1.3)  # m from look_at
+    elevation_deg: span(number(ge=5, le=90)) = (35.0, 50.0)  # above the floor plane (below 5: a grazing view)
+    azimuth_deg: span(number(ge=-360, le=360)) = (-15.0, 15.0)  # 0: the camera stands on -Y looking toward +Y
+    fov_deg: span(number(ge=10, le=120)) = 50.0  # horizontal
 
 
 class SunSpec(Strict):
-    energy: Range = (1.5, 3.0)  # W/m^2; with the HDRI on top, more washes out light floors
-    elevation_deg: Range = (35.0, 75.0)
-    azimuth_deg: Range = (0.0, 360.0)
+    energy: span(number(ge=0, le=100)) = (1.5, 3.0)  # W/m^2; with the HDRI on top, more washes out light floors
+    elevation_deg: span(number(ge=1, le=90)) = (35.0, 75.0)
+    azimuth_deg: span(number(ge=-360, le=720)) = (0.0, 360.0)
 
 
 class LightingSpec(Strict):
     hdri: list[Literal[HDRIS]] = list(HDRIS)  # one is chosen per scene; [] = plain gray world
-    hdri_strength: Range = (0.6, 1.2)
-    hdri_rotation_deg: Range = (0.0, 360.0)
+    hdri_strength: span(number(ge=0, le=100)) = (0.6, 1.2)
+    hdri_rotation_deg: span(number(ge=-360, le=720)) = (0.0, 360.0)
     sun: SunSpec | None = SunSpec()
 
 
 class FloorSpec(Strict):
-    colors: list[str] = ["gray", "brown"]  # a white floor under an HDRI and a sun clips to pure white
-    size: Annotated[float, Field(gt=0)] = 4.0
+    colors: nonempty(str) = ["gray", "brown"]  # a white floor under an HDRI and a sun clips to pure white
+    size: number(ge=1, le=100) = 4.0  # edge of the square floor (m)
 
 
 class RenderSpec(Strict):
-    width: Annotated[int, Field(ge=16, le=4096)] = 256
-    height: Annotated[int, Field(ge=16, le=4096)] = 256
-    samples: Annotated[int, Field(ge=1)] = 32
+    width: integer(ge=16, le=4096) = 256
+    height: integer(ge=16, le=4096) = 256
+    samples: integer(ge=1, le=65536) = 32
     denoise: bool = False
 
 
 class VerifySpec(Strict):
     """Truly-minimal checks on the rendered pair (see render/verify.py)."""
 
-    pixel_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.06  # max |diff| (0..1) of an unchanged pixel
+    pixel_tolerance: number(ge=0, le=1) = 0.06  # max |diff| (0..1) of an unchanged pixel
     # of pixels outside the edited regions; the rest is path-tracing noise from light that
     # bounced off the edited object (measured ~96-99% within 3/255 at 8-32 samples)
-    min_unchanged_fraction: Annotated[float, Field(ge=0, le=1)] = 0.98
-    dilate_px: Annotated[int, Field(ge=0)] = 3  # grow edited masks before comparing
-    shadow_px: Annotated[int, Field(ge=0)] = 6  # extra dilation toward where shadows fall
-    min_visible_px: Annotated[int, Field(ge=1)] = 40  # at 256x256; scaled with the image area
-    min_visible_fraction: Annotated[float, Field(ge=0, le=1)] = 0.5  # of its unoccluded area
+    min_unchanged_fraction: number(ge=0, le=1) = 0.98
+    dilate_px: integer(ge=0, le=64) = 3  # grow edited masks before comparing
+    shadow_px: integer(ge=0, le=64) = 6  # extra dilation toward where shadows fall
+    min_visible_px: integer(ge=1, le=1_000_000) = 40  # at 256x256; scaled with the image area
+    min_visible_fraction: number(ge=0, le=1) = 0.5  # of its unoccluded area
 
 
 # ---- edit kinds -------------------------------------------------------------------------
@@ -126,8 +156,8 @@ class EditSpecBase(Strict):
 
 class RotationSub(Strict):
     weight: Weight = 1.0
-    angle_deg: float
-    jitter_deg: Annotated[float, Field(ge=0, le=45)] = 10.0
+    angle_deg: number(ge=-360, le=360)
+    jitter_deg: number(ge=0, le=45) = 10.0
 
 
 class RotationSubtypes(Strict):
@@ -148,19 +178,19 @@ AbsDirection = Literal["left", "right", "closer", "further"]
 
 class RelativeSub(Strict):
     weight: Weight = 1.0
-    directions: list[Direction] = ["left_of", "right_of", "in_front_of", "behind"]
-    gap: Range = (0.03, 0.08)  # free space between the two footprints after the move (m)
+    directions: nonempty(Direction) = ["left_of", "right_of", "in_front_of", "behind"]
+    gap: span(number(ge=0, le=1)) = (0.03, 0.08)  # free space between the two footprints after the move (m)
 
 
 class AbsoluteSub(Strict):
     weight: Weight = 1.0
-    directions: list[AbsDirection] = ["left", "right", "closer", "further"]
-    distance: Range = (0.12, 0.25)  # m
+    directions: nonempty(AbsDirection) = ["left", "right", "closer", "further"]
+    distance: span(number(gt=0, le=2)) = (0.12, 0.25)  # m
 
 
 class FactorSub(Strict):
     weight: Weight = 1.0
-    factor: Range  # new distance between the two objects / old distance
+    factor: span(number(gt=0, le=20))  # new distance between the two objects / old distance
 
 
 class SwapSub(Strict):
@@ -178,12 +208,12 @@ class LocationSubtypes(Strict):
 class LocationEdit(EditSpecBase):
     kind: Literal["location"]
     subtypes: LocationSubtypes = LocationSubtypes()
-    min_shift: Annotated[float, Field(ge=0, le=0.5)] = 0.04  # image-space margin, fraction of width
+    min_shift: number(ge=0, le=0.5) = 0.04  # image-space margin, fraction of width
 
 
 class CountSub(Strict):
     weight: Weight = 1.0
-    n: IntRange = (1, 3)
+    n: span(integer(ge=1, le=20)) = (1, 3)
 
 
 class CountSubtypes(Strict):
@@ -198,8 +228,8 @@ class CountEdit(EditSpecBase):
 
 class SizeSub(Strict):
     weight: Weight = 1.0
-    directions: list[Literal["bigger", "smaller"]] = ["bigger", "smaller"]
-    factor: Range = (1.4, 1.7)  # bigger multiplies the scale by it, smaller divides
+    directions: nonempty(Literal["bigger", "smaller"]) = ["bigger", "smaller"]
+    factor: span(number(gt=1, le=10)) = (1.4, 1.7)  # bigger multiplies the scale by it, smaller divides
 
 
 class ShapeSub(Strict):
@@ -226,12 +256,12 @@ class PutOnSub(Strict):
     weight: Weight = 1.0
     # how far from the support's top center the object may land, as a share of the room the
     # top leaves around the object's footprint (0: dead center)
-    offset: Annotated[float, Field(ge=0, le=1)] = 0.5
+    offset: number(ge=0, le=1) = 0.5
 
 
 class TakeOffSub(Strict):
     weight: Weight = 1.0
-    gap: Range = (0.03, 0.08)  # free floor between the two footprints after the move (m)
+    gap: span(number(ge=0, le=1)) = (0.03, 0.08)  # free floor between the two footprints after the move (m)
 
 
 class StackSubtypes(Strict):
@@ -248,7 +278,7 @@ EditSpec = Annotated[Union[tuple(EDIT_SPECS.values())], Field(discriminator="kin
 
 
 class Spec(Strict):
-    seed: int = 0
+    seed: integer(ge=0, le=2**63 - 1) = 0
     objects: ObjectsSpec = ObjectsSpec()
     placement: PlacementSpec = PlacementSpec()
     camera: CameraSpec = CameraSpec()
@@ -257,18 +287,24 @@ class Spec(Strict):
     render: RenderSpec = RenderSpec()
     verify: VerifySpec = VerifySpec()
     edits: Annotated[list[EditSpec], Field(min_length=1)]  # one kind, or several sampled by weight
-    max_attempts: Annotated[int, Field(ge=1)] = 20  # resamples per index before it is skipped
+    max_attempts: integer(ge=1, le=1000) = 20  # resamples per index before it is skipped
+
+    @model_validator(mode="after")
+    def _margin_fits_the_image(self) -> Spec:
+        if self.placement.margin_px > min(self.render.width, self.render.height) / 4:
+            raise ValueError(f"placement.margin_px: {self.placement.margin_px} px leaves no room in a "
+                             f"{self.render.width}x{self.render.height} image (at most a quarter of its side)")
+        return self
 
 
 def subtype_weights(edit: Any) -> dict[str, float]:
     return {name: sub.weight for name, sub in edit.subtypes}
 
 
-_UNION_MEMBERS = ("int", "float")  # pydantic labels the members of a Range union by type
-
-
 def _is_member_label(part: Any) -> bool:
-    return isinstance(part, str) and (part in _UNION_MEMBERS or "[" in part)
+    """pydantic names the members of a `span` union by type: 'constrained-float', 'int',
+    'tuple[constrained-float, constrained-float]'."""
+    return isinstance(part, str) and (part in ("int", "float") or part.startswith("constrained-") or "[" in part)
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -278,25 +314,72 @@ def field_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif _is_member_label(part) or (i >= 2 and loc[i - 2] == "edits" and isinstance(loc[i - 1], int)):
-            continue  # a Range member label, or the edit kind tag after edits[i]
+            continue  # a span member label, or the edit kind tag after edits[i]
         else:
             out += f".{part}" if out else part
     return out
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """The offending input, short: an error line stays readable whatever was pasted."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_MESSAGES = {
+    "greater_than_equal": "must be >= {ge}", "greater_than": "must be > {gt}",
+    "less_than_equal": "must be <= {le}", "less_than": "must be < {lt}",
+    "finite_number": "must be a finite number", "float_type": "expected a number",
+    "int_type": "expected an integer", "too_short": "must not be empty",
+    "bool_type": "expected true or false", "string_type": "expected a text",
+    "list_type": "expected a list", "tuple_type": "expected a [low, high] pair",
+    "model_type": "expected a mapping of fields", "dict_type": "expected a mapping",
+    "too_long": "expected a [low, high] pair",
+}
+
+
+def _union_choice(errors: list[dict]) -> list[dict]:
+    """For a `span` (a number or a [low, high] pair) pydantic reports both members; keep the
+    member the input was meant as: the pair when it was a list, else the number."""
+    out, seen = [], set()
+    for e in errors:
+        labels = [i for i, part in enumerate(e["loc"]) if _is_member_label(part)]
+        if not labels:
+            out.append(e)
+            continue
+        i = labels[-1]
+        base = e["loc"][:i]
+        is_pair = "[" in str(e["loc"][i])
+        siblings = [x for x in errors if x["loc"][:i] == base and len(x["loc"]) > i]
+        given_list = any("[" in str(x["loc"][i]) and x["type"] != "tuple_type" for x in siblings)
+        if is_pair == given_list and (base, e["type"]) not in seen:
+            seen.add((base, e["type"]))
+            out.append(e)
+    return out or errors
+
+
 def _first_error(exc: ValidationError) -> tuple[str, str]:
-    errors = exc.errors()
+    errors = _union_choice(exc.errors())
     e = errors[0]
     field = field_path(e["loc"])
-    if any(_is_member_label(p) for p in e["loc"]):
-        msg = f"expected a number or a [low, high] pair (got {e['input']!r})"
+    pair_item = e["type"] == "missing" and isinstance(e["loc"][-1], int)
+    if pair_item:  # [50] or []: a pair with items missing, reported on the pair itself
+        field = field_path(e["loc"][:-1])
+        msg = "expected a [low, high] pair (two numbers)"
     elif e["type"] == "extra_forbidden":
         msg = "unknown key"
     elif e["type"] == "missing":
         msg = "required field is missing"
+    elif e["type"] in ("float_type", "int_type") and any(_is_member_label(p) for p in e["loc"]):
+        msg = f"{_MESSAGES[e['type']]} or a [low, high] pair (got {_short(e['input'])})"
+    elif e["type"] in _MESSAGES:
+        ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in e.get("ctx", {}).items()}
+        msg = f"{_MESSAGES[e['type']].format(**ctx)} (got {_short(e['input'])})"
+    elif e["type"] == "value_error":
+        msg = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
     else:
-        msg = f"{e['msg']} (got {e['input']!r})"
-    others = {field_path(x["loc"]) for x in errors} - {field}
+        msg = f"{e['msg']} (got {_short(e['input'])})"
+    others = {f for f in (field_path(x["loc"]) for x in errors) if f != field and not f.startswith(field + "[")}
     return field, msg + (f" [and {len(others)} more problem(s)]" if others else "")
 
 

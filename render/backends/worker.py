@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
@@ -122,52 +123,57 @@ def _as_dict(scene: Scene | dict) -> dict:
 
 
 def _silence(log_path: str | None) -> None:
-    """Blender prints progress on fd 1 (C code, so sys.stdout does not catch it): send it to
-    the log or /dev/null. stderr goes to the log too when there is one."""
-    target = os.open(log_path or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(target, 1)
+    """Blender prints progress on fd 1 (C code, so sys.stdout does not catch it): drop it. Its
+    warnings and errors on fd 2 go to the log when there is one. Ctrl-C reaches the whole
+    process group: the parent stops this process, which must not print a traceback of its own."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     if log_path:
-        os.dup2(target, 2)
-    os.close(target)
+        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(log, 2)
+        os.close(log)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _serve(conn: Connection, catalog: CatalogSource, settings: RenderSettings | None, log_path: str | None) -> None:
     _silence(log_path)
     try:
-        if isinstance(catalog, Catalog):
-            cat = catalog
-        elif callable(catalog):
-            cat = catalog()
-        else:
-            cat = load_catalog(catalog)
-        renderer = create_renderer(cat, settings or RenderSettings())
-    except BaseException as exc:  # report, then exit: the parent raises it from the constructor
-        conn.send(_error_reply(exc))
-        return
-    conn.send(("ok", None))
-    try:
-        while True:
-            try:
+        try:
+            if isinstance(catalog, Catalog):
+                cat = catalog
+            elif callable(catalog):
+                cat = catalog()
+            else:
+                cat = load_catalog(catalog)
+            renderer = create_renderer(cat, settings or RenderSettings())
+        except BaseException as exc:  # report, then exit: the parent raises it from the constructor
+            conn.send(_error_reply(exc))
+            return
+        conn.send(("ok", None))
+        try:
+            while True:
                 request = conn.recv()
-            except EOFError:  # parent gone
-                return
-            op = request[0]
-            if op == "close":
-                return
-            try:
-                if op == "render_pair":
-                    _, src, tgt, seed = request
-                    result: Any = renderer.render_pair(Scene.from_dict(src), Scene.from_dict(tgt), seed)
-                elif op == "render":
-                    _, scene, seed = request
-                    result = renderer.render(Scene.from_dict(scene), seed)
-                else:
-                    raise ValueError(f"unknown request {op!r}")
-                conn.send(("ok", result))
-            except Exception as exc:
-                conn.send(_error_reply(exc))
-    finally:
-        renderer.close()
+                op = request[0]
+                if op == "close":
+                    return
+                try:
+                    if op == "render_pair":
+                        _, src, tgt, seed = request
+                        result: Any = renderer.render_pair(Scene.from_dict(src), Scene.from_dict(tgt), seed)
+                    elif op == "render":
+                        _, scene, seed = request
+                        result = renderer.render(Scene.from_dict(scene), seed)
+                    else:
+                        raise ValueError(f"unknown request {op!r}")
+                    reply = ("ok", result)
+                except Exception as exc:
+                    reply = _error_reply(exc)
+                conn.send(reply)
+        finally:
+            renderer.close()
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone (killed, or stopped): leave quietly
 
 
 def _error_reply(exc: BaseException) -> tuple:

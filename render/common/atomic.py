@@ -71,6 +71,18 @@ def _replacing(path: Path, mkdir: bool) -> Iterator[Path]:
     fsync_dir(path.parent)
 
 
+def make_dir(path: str | os.PathLike) -> Path:
+    """Create a folder (and its parents); a failure is one user-error line."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise disk_error(exc, path) from None
+        raise SimEditError(f"cannot create the folder ({exc.strerror or exc})", file=str(path)) from None
+    return path
+
+
 def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview | str, *, mkdir: bool = False) -> Path:
     """Replace `path` with `data` atomically; returns the path. `mkdir` creates its folder."""
     path = Path(path)

@@ -92,9 +92,10 @@ class SampleResult:
 class Slot:
     """One render slot: its own planner (physics client) and its own render process."""
 
-    def __init__(self, planner: Planner, make_renderer: Callable[[], Renderer]):
+    def __init__(self, planner: Planner, make_renderer: Callable[[], Renderer], log: str | None = None):
         self.planner = planner
         self._make_renderer = make_renderer
+        self.log = log  # where the render process writes its errors, named when it keeps dying
         self._renderer: Renderer | None = None
         self._restarts = 0
 
@@ -106,15 +107,16 @@ class Slot:
         while k < self.planner.spec.max_attempts:
             if stop is not None and stop.is_set():
                 return None
-            if self._renderer is None:
-                self._renderer = self._make_renderer()
             try:
+                if self._renderer is None:
+                    self._renderer = self._make_renderer()  # a process may die while starting, too
                 outcome = attempt(self.planner, self._renderer, index, k)
-            except WorkerDied:
+            except WorkerDied as died:
                 self._renderer = None
                 self._restarts += 1
                 if self._restarts > MAX_WORKER_RESTARTS:
-                    raise SimEditError(f"the render process died {self._restarts} times in this slot") from None
+                    where = f"; its log: {self.log}" if self.log else ""
+                    raise SimEditError(f"the render process died {self._restarts} times ({died}){where}") from None
                 continue  # the same attempt again on a fresh process
             result.render_seconds += outcome.render_seconds
             result.engine_seconds += outcome.engine_seconds

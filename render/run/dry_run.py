@@ -7,10 +7,12 @@ from collections import Counter
 
 from tqdm import tqdm
 
-from simedit.render.common.atomic import atomic_file
+from simedit.render.common.atomic import atomic_file, make_dir
 from simedit.render.rundir.contract import dumps
+from simedit.render.rundir.lock import RunLock
 from simedit.render.run.inputs import load_inputs
 from simedit.render.run.options import RunOptions
+from simedit.render.run.stall import Stall
 from simedit.render.run.summary import summary_line
 
 PLANS = "plans.jsonl"
@@ -18,15 +20,20 @@ PLANS = "plans.jsonl"
 
 def dry_run(options: RunOptions) -> int:
     inputs, planner = load_inputs(options)
+    stall = Stall(str(options.spec), what="sample planned")
     rejects: Counter[str] = Counter()
     skipped = 0
     start = time.perf_counter()
     index = 0
     plan_path = options.out / PLANS
-    with atomic_file(plan_path, mkdir=True) as f, tqdm(total=options.n, desc="planning", unit="sample") as bar:
+    make_dir(options.out)
+    # the same lock as a render: two runs on one directory would mix their files
+    with RunLock(options.out), atomic_file(plan_path) as f, tqdm(total=options.n, desc="planning", unit="sample") as bar:
         while bar.n < options.n:
             outcome = planner.plan(index)
             rejects.update(outcome.rejects)
+            stall.record(outcome.rejects, outcome.sample is not None)
+            stall.check()
             if outcome.sample is None:
                 skipped += 1
             else:

@@ -26,7 +26,10 @@ from simedit.render.run.executors import create_executor
 from simedit.render.run.executors.base import Job
 from simedit.render.run.inputs import RunInputs, load_inputs
 from simedit.render.run.options import RunOptions
+from simedit.render.run.stall import Stall
 from simedit.render.run.summary import summary_line
+from simedit.render.common.atomic import make_dir
+from simedit.render.rundir.contract import LOGS
 from simedit.render.rundir.writer import RunWriter, dict_hash, make_record
 
 
@@ -50,8 +53,8 @@ class Progress:
     """The run's state in the driver: the index cursor, counts and the progress bar. Results
     arrive from the executor's threads; one lock serialises them and the writer."""
 
-    def __init__(self, writer: RunWriter, n: int, stop: threading.Event):
-        self.writer, self.n, self.stop = writer, n, stop
+    def __init__(self, writer: RunWriter, n: int, stop: threading.Event, stall: Stall):
+        self.writer, self.n, self.stop, self.stall = writer, n, stop, stall
         self.lock = threading.Lock()
         self.done = writer.done()
         self.accepted = self.initial = writer.accepted()
@@ -89,6 +92,8 @@ class Progress:
                                      per_hour=round((self.accepted - self.initial) / max(hours, 1e-9)), refresh=False)
                 if result.accepted is not None:
                     self.bar.update(1)
+            self.stall.record([r.reason for r in result.rejects], result.accepted is not None)
+            self.stall.check()  # raises in this slot's thread; the executor stops and re-raises
 
 
 def render_settings(inputs: RunInputs, options: RunOptions, workers: int) -> RenderSettings:
@@ -109,17 +114,21 @@ def run(options: RunOptions) -> int:
     workers = options.workers or default_workers(options.device)
     settings = render_settings(inputs, options, workers)
     planners = [planner]  # the first slot reuses the planner that validated the spec
+    slots_made: list[int] = []
+    logs = make_dir(options.out / LOGS)
 
     def make_slot() -> Slot:
         with lock:
             p = planners.pop() if planners else inputs.planner()
+            slots_made.append(len(slots_made))
+            log = str(logs / f"render-{slots_made[-1]}.log")
         # the catalog as loaded (objects with missing files already skipped) goes to the process
-        return Slot(p, lambda: RenderWorker(inputs.catalog, settings))
+        return Slot(p, lambda: RenderWorker(inputs.catalog, settings, log_path=log), log=log)
 
     lock = threading.Lock()
     start = time.perf_counter()
     with RunWriter(options.out, record, force=options.force) as writer:
-        progress = Progress(writer, options.n, threading.Event())
+        progress = Progress(writer, options.n, threading.Event(), Stall(str(options.spec)))
         already = progress.accepted
         if already >= options.n:  # never cut finished work to a smaller --n
             print(f"{options.out} already holds {already} accepted pairs; nothing to do (nothing removed)")

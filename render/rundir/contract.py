@@ -13,6 +13,7 @@ Layout of a run directory `DIR/` (`key = f"{index:06d}"`):
     rejects.jsonl     {index, attempt, reason, detail} per rejected attempt, and
                       {index, exhausted: true} when an index used all its attempts
     run.json          the run record (spec, hashes, versions, command line, start time)
+    logs/render-<k>.log   what render process k printed on stderr (engine warnings, errors)
     .lock             held with an exclusive flock while a run writes
 
 A manifest line is the plan (`PlannedSample.to_dict()`) with its scenes moved to
@@ -42,7 +43,7 @@ MANIFEST = "manifest.jsonl"
 REJECTS = "rejects.jsonl"
 RUN_RECORD = "run.json"
 LOCK = ".lock"
-IMAGES, MASKS, DEPTH = "images", "masks", "depth"
+IMAGES, MASKS, DEPTH, LOGS = "images", "masks", "depth", "logs"
 FOLDERS = (IMAGES, MASKS, DEPTH)
 SIDES = ("source", "target")
 

@@ -8,10 +8,10 @@ worst be torn, which readers skip and the next writer trims. Re-running continue
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import sys
@@ -25,9 +25,12 @@ from PIL import Image
 from simedit.render.common import atomic
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.images import encode
-from simedit.render.rundir.contract import (DEPTH, FOLDERS, IMAGES, LOCK, MANIFEST, MASKS, REJECTS, RUN_RECORD,
+from simedit.render.rundir.contract import (DEPTH, FOLDERS, IMAGES, MANIFEST, MASKS, REJECTS, RUN_RECORD,
                                             dumps, pair_files, pair_key, read_lines, read_manifest, read_rejects,
-                                            read_record, row_files)
+                                            inside, read_record, row_files)
+from simedit.render.rundir.lock import RunLock
+
+log = logging.getLogger(__name__)
 
 # Hashes that must match to continue a run in the same directory.
 RESUME_KEYS = ("spec_hash", "catalog_hash")
@@ -118,27 +121,24 @@ class RunWriter:
     Opening takes an exclusive lock on DIR/.lock, so a second writer on the same directory
     fails at once. When DIR/run.json exists, its spec and catalog hashes must equal the new
     record's (that is what makes resuming safe); otherwise SimEditError names the field,
-    unless `force=True`: then run.json is replaced by the new record (the old one kept under
-    `"replaced"`) and the run goes on; pairs already in the directory are NOT deleted and still
-    count as done, so mixing is the caller's choice. A resumed run keeps the original record
-    and appends {started, command} to its `"resumed"` list."""
+    unless `force=True`: then run.json takes the new record and lists under `"contributions"`
+    every earlier spec with the index ranges of the pairs it made (the new spec owns every other
+    index); pairs already in the directory are NOT deleted and still count as done. A resumed
+    run keeps the original record and appends {started, command} to its `"resumed"` list.
+    An accepted pair whose files are missing is dropped from the manifest and rendered again."""
 
     def __init__(self, out_dir: str | os.PathLike, record: dict[str, Any], *, force: bool = False):
-        self.root = Path(out_dir)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise SimEditError(f"cannot create the output directory ({e.strerror})", file=str(self.root)) from None
-        self._lock_fd: int | None = None
-        self._lock()
+        self.root = atomic.make_dir(out_dir)
+        self._lock: RunLock | None = RunLock(self.root)
         try:
             for sub in (IMAGES, MASKS):
-                (self.root / sub).mkdir(exist_ok=True)
+                atomic.make_dir(self.root / sub)
+            self._trim_torn(MANIFEST)
+            self._trim_torn(REJECTS)
             self._check_record(record, force)
             self._accepted: set[int] = set()
             self._exhausted: set[int] = set()
-            self._trim_torn(MANIFEST)
-            self._trim_torn(REJECTS)
+            self._drop_incomplete()
             for row in read_manifest(self.root):
                 self._accepted.add(int(row["index"]))
             for row in read_rejects(self.root):
@@ -157,27 +157,9 @@ class RunWriter:
         self.close()
 
     def close(self) -> None:
-        if self._lock_fd is not None:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-
-    def _lock(self) -> None:
-        path = self.root / LOCK
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            finally:
-                os.close(fd)
-            raise SimEditError(f"another run is writing this directory (pid {pid})", file=str(self.root)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _check_record(self, record: dict[str, Any], force: bool) -> None:
         path = self.root / RUN_RECORD
@@ -199,13 +181,32 @@ class RunWriter:
                 file=str(self.root), field=k,
             )
         if differs:
+            # --force with another spec: the pairs already here keep their provenance, recorded
+            # as index ranges under the spec that made them; the new spec owns every other index
             new = dict(record)
-            new["replaced"] = list(old.pop("replaced", [])) + [old]
+            earlier = list(old.pop("contributions", []))
+            claimed = {i for c in earlier for lo, hi in c.get("indices", []) for i in range(lo, hi + 1)}
+            mine = sorted(int(r["index"]) for r in read_manifest(self.root) if int(r["index"]) not in claimed)
+            contribution = {k: old.get(k) for k in ("spec_path", "spec_hash", "catalog_path", "catalog_hash", "started")}
+            contribution["spec"] = old.get("spec")
+            contribution["indices"] = index_ranges(mine)
+            new["contributions"] = earlier + [contribution]
         else:
             new = old
             new.setdefault("resumed", []).append(
                 {"started": record.get("started", _now()), "command": record.get("command")})
         atomic.atomic_write(path, dumps(new) + "\n")
+
+    def _drop_incomplete(self) -> None:
+        """An accepted pair whose files are gone (deleted by hand, a disk restored from backup)
+        is dropped from the manifest so that the run renders it again."""
+        rows = read_manifest(self.root)
+        whole = [r for r in rows if all(_inside_file(self.root, rel) for rel in row_files(r))]
+        if len(whole) < len(rows):
+            missing = sorted(int(r["index"]) for r in rows if r not in whole)
+            log.warning("%s: %d accepted pair(s) have missing files and will be rendered again (indices %s)",
+                        self.root, len(missing), ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else ""))
+            self._rewrite(MANIFEST, whole)
 
     def _trim_torn(self, name: str) -> None:
         """Cut a torn last line (no newline) so the next append starts on a fresh line."""
@@ -261,7 +262,7 @@ class RunWriter:
             if has_depth:
                 blobs.append((files[side]["depth"], _npy_bytes(out.depth)))
         if has_depth:
-            (self.root / DEPTH).mkdir(exist_ok=True)
+            atomic.make_dir(self.root / DEPTH)
         finals = [self.root / rel for rel, _ in blobs]
         try:
             for (_, data), final in zip(blobs, finals):
@@ -332,6 +333,24 @@ class RunWriter:
 
     def _rewrite(self, name: str, rows: Iterable[dict]) -> None:
         atomic.atomic_write(self.root / name, "".join(dumps(r) + "\n" for r in rows))
+
+
+def index_ranges(indices: list[int]) -> list[list[int]]:
+    """[0, 1, 2, 5, 6] -> [[0, 2], [5, 6]] (sorted, inclusive)."""
+    out: list[list[int]] = []
+    for i in sorted(indices):
+        if out and i == out[-1][1] + 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
+def _inside_file(root: Path, rel: str) -> bool:
+    try:
+        return inside(root, rel).is_file()
+    except SimEditError:  # a path that leaves the run directory is no file of this run
+        return False
 
 
 def manifest_line(plan: dict[str, Any], files: dict[str, dict[str, str]], source_mask: np.ndarray,

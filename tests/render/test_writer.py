@@ -166,8 +166,29 @@ def test_record_mismatch_refused_unless_forced(tmp_path: Path) -> None:
     assert e.value.field == "catalog_hash"
     with RunWriter(tmp_path, record(spec_hash="sha256:bb"), force=True) as w:
         assert w.done() == {0}  # forced: existing pairs are kept
+        put(w, 1)
+        put(w, 2)
     run = json.loads((tmp_path / "run.json").read_text())
-    assert run["spec_hash"] == "sha256:bb" and run["replaced"][0]["spec_hash"] == "sha256:aa"
+    assert run["spec_hash"] == "sha256:bb"
+    assert [(c["spec_hash"], c["indices"]) for c in run["contributions"]] == [("sha256:aa", [[0, 0]])]
+    with RunWriter(tmp_path, record(spec_hash="sha256:ee"), force=True):
+        pass
+    run = json.loads((tmp_path / "run.json").read_text())  # every spec that contributed, with its pairs
+    assert [(c["spec_hash"], c["indices"]) for c in run["contributions"]] == [
+        ("sha256:aa", [[0, 0]]), ("sha256:bb", [[1, 2]])]
+    assert run["spec_hash"] == "sha256:ee" and run["contributions"][0]["spec"] == {"seed": 7}
+
+
+def test_resume_renders_again_a_pair_whose_files_are_gone(tmp_path: Path, caplog) -> None:
+    with RunWriter(tmp_path, record()) as w:
+        for i in range(3):
+            put(w, i)
+    (tmp_path / "images/000001_target.png").unlink()
+    with caplog.at_level("WARNING"), RunWriter(tmp_path, record()) as w:
+        assert w.done() == {0, 2}  # index 1 is to do again
+        put(w, 1)
+    assert "missing files" in caplog.text and [r["index"] for r in read_manifest(tmp_path)] == [0, 2, 1]
+    assert (tmp_path / "images/000001_target.png").is_file()
 
 
 def test_torn_last_line(tmp_path: Path) -> None:

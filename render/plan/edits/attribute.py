@@ -8,7 +8,7 @@ import numpy as np
 
 from simedit.render.catalog.model import Asset
 from simedit.render.common.colorspace import linear_to_srgb
-from simedit.render.common.errors import Reject
+from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import object_mask, visible_change
 from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, eligible_objects,
                                             need_objects, param, pick, request_one)
@@ -131,6 +131,13 @@ class AttributeKind(EditKind):
         figures["mean_rgb"] = [before.round(1).tolist(), after.round(1).tolist()]
         ok = np.linalg.norm(after - named) < np.linalg.norm(before - named)
         return "" if ok else f"mean color did not move toward {edit.params['to_color']}"
+
+    def check_feasible(self, ctx: EditContext, spec_path: str) -> None:
+        super().check_feasible(ctx, spec_path)
+        for i, word in enumerate(ctx.edit_spec.subtypes.color.colors):
+            if word not in ctx.catalog.palette:
+                raise SimEditError(f"unknown color {word!r}; the catalog's palette has {', '.join(ctx.catalog.palette)}",
+                                   file=spec_path, field=f"{ctx.where}.subtypes.color.colors[{i}]")
 
     def invert(self, edit: Edit, source: Scene, target: Scene) -> Edit | None:
         p, objs, refs = dict(edit.params), list(edit.objects), list(edit.references)

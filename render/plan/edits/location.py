@@ -14,7 +14,7 @@ import numpy as np
 
 from simedit.render import camera as cam
 from simedit.render.catalog.model import Asset
-from simedit.render.common.errors import Reject
+from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import bottom_row, centroid, object_mask
 from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, need_objects, param,
                                             pick)
@@ -22,6 +22,7 @@ from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import ObjectRequest, fits, uniform
 from simedit.render.poses import footprint_radius
 from simedit.render.scene import Edit, Scene, SceneObject
+from simedit.render.spec import bounds
 
 PAIRS = ("relative", "attract", "repel", "swap")
 MOVE_TRIES = 12  # candidate moves drawn before the attempt is rejected
@@ -226,6 +227,17 @@ class LocationKind(EditKind):
         spread = np.linalg.norm(c0[0] - c0[1])
         err = max(np.linalg.norm(c1[0] - c0[1]), np.linalg.norm(c1[1] - c0[0]))
         return "" if err < spread / 3 else f"swap left objects {err:.1f} px from each other's place"
+
+    def check_feasible(self, ctx: EditContext, spec_path: str) -> None:
+        super().check_feasible(ctx, spec_path)
+        subs = ctx.edit_spec.subtypes
+        # closer together must shrink the distance, further apart grow it, or no move can hold
+        if subs.attract.weight > 0 and bounds(subs.attract.factor)[1] >= 1:
+            raise SimEditError("must stay below 1 (the new distance over the old one)", file=spec_path,
+                               field=f"{ctx.where}.subtypes.attract.factor")
+        if subs.repel.weight > 0 and bounds(subs.repel.factor)[0] <= 1:
+            raise SimEditError("must stay above 1 (the new distance over the old one)", file=spec_path,
+                               field=f"{ctx.where}.subtypes.repel.factor")
 
     def invert(self, edit: Edit, source: Scene, target: Scene) -> Edit | None:
         sub, p = edit.subtype, dict(edit.params)
