@@ -49,9 +49,14 @@ def _train(a: argparse.Namespace) -> int:
 
     cfg = load_config(a.config)
     r = train(cfg, resume=a.resume, stop_after=a.stop_after, device=a.device)
+    if not r.main_process:  # under `accelerate launch`: one summary, from the main process
+        return 0
     skipped = ", ".join(f"{k}: {v}" for k, v in r.skipped.items()) or "none"
-    print(f"trained steps {r.start_step}..{r.end_step} at {r.steps_per_second:.2f} steps/s; "
+    procs = f" on {r.processes} processes" if r.processes > 1 else ""
+    print(f"trained steps {r.start_step}..{r.end_step} at {r.steps_per_second:.2f} steps/s{procs}; "
           f"last loss {r.losses[-1] if r.losses else float('nan'):.4f}; skipped pairs: {skipped}")
+    if r.action_loss_skipped:
+        print(f"EditAction: the action loss found no negative in {r.action_loss_skipped} micro-batch(es)")
     if r.validation_grids:
         print(f"validation grids: {r.validation_grids[-1].parent}")
     print(f"final pipeline: {r.final_dir}" if r.final_dir else f"checkpoint in {r.output_dir / 'checkpoints'}; continue with --resume")

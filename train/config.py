@@ -32,15 +32,24 @@ class DatasetConfig(_Strict):
 class StageConfig(_Strict):
     steps: int | None = Field(None, gt=0)  # None: until train.max_steps
     mix: dict[str, float]  # dataset name -> factor (upsampling multiplier)
+    # AURORA began its second stage as a new run from the first stage's EMA weights: live
+    # weights <- EMA, fresh optimizer state, EMA and LR warm-up start again. Needs train.ema.
+    restart: bool = False
 
 
 class DataConfig(_Strict):
     datasets: list[DatasetConfig] = Field(min_length=1)
     stages: list[StageConfig] = Field(min_length=1)
     resolution: int = Field(256, gt=0)
-    random_crop: bool = True
+    resize: Literal["squash", "crop"] = "squash"  # squash: AURORA (whole frame, res x res); crop: short side + square crop
+    random_crop: bool = True  # with resize: crop
     flip: Literal["swap", "skip", "off"] = "swap"
     num_workers: int = Field(0, ge=0)
+    # Pre-encode the VAE moments of every pair once (both flips) and reuse them every step; needs
+    # a deterministic crop (resize: squash, or random_crop: false). Kept in cache_dir
+    # (default OUTPUT_DIR/latent_cache) and reused by later runs with the same data and VAE.
+    cache_latents: bool = False
+    cache_dir: str | None = None
 
     @model_validator(mode="after")
     def _check_names(self) -> "DataConfig":
@@ -56,6 +65,8 @@ class DataConfig(_Strict):
         for st in self.stages[:-1]:
             if st.steps is None:
                 raise ValueError("only the last stage may omit steps")
+        if self.cache_latents and not (self.resize == "squash" or not self.random_crop):
+            raise ValueError("cache_latents needs a deterministic crop: resize: squash, or random_crop: false")
         return self
 
 
@@ -73,11 +84,12 @@ class TrainConfig(_Strict):
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
     weight_decay: float = 1e-2
-    lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
-    warmup_steps: int = Field(0, ge=0)
+    lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"  # after warm-up (any scheduler)
+    warmup_steps: int = Field(0, ge=0)  # linear from 1e-6 x lr, as AURORA's LambdaLinearScheduler
     max_grad_norm: float | None = 1.0
     mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "auto"  # auto: bf16 on a GPU that has it, else fp16; none on CPU
     gradient_checkpointing: bool = False
+    compile: bool = False  # torch.compile the UNet (GPU; the first steps pay for compilation)
     conditioning_dropout: float = Field(0.05, ge=0, le=1 / 3)  # InstructPix2Pix: 5% no text, 5% no image, 5% neither
     ema: EmaConfig = EmaConfig()
     checkpoint_every: int = Field(500, gt=0)
@@ -116,6 +128,13 @@ class Config(_Strict):
     seed: int = 0
     editaction: EditActionConfig = EditActionConfig()
     validation: ValidationConfig = ValidationConfig()
+
+    @model_validator(mode="after")
+    def _check_restart(self) -> "Config":
+        for i, st in enumerate(self.data.stages):
+            if st.restart and not self.train.ema.enabled:
+                raise ValueError(f"data.stages[{i}].restart begins from the EMA weights: enable train.ema")
+        return self
 
 
 def load_config(path: str | Path) -> Config:

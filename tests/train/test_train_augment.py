@@ -14,6 +14,15 @@ from simedit.train.data.augment import AugmentConfig, augment, is_spatial, swap_
     ("left, right, left.", "right, left, right."),
     ("make the bright mug upright", "make the bright mug upright"),
     ("copyright leftover", "copyright leftover"),
+    # a "right" that names no side stays; every horizontal sense is mirrored consistently
+    ("turn the cup right side up", "turn the cup right side up"),
+    ("do it right now, right away", "do it right now, right away"),
+    ("put the cup right next to the bowl on the left", "put the cup right next to the bowl on the right"),
+    ("all right, make a right angle", "all right, make a right angle"),
+    ("turn it clockwise", "turn it counterclockwise"),
+    ("turn it Counter-clockwise, then anticlockwise", "turn it Clockwise, then clockwise"),
+    ("slide it leftwards past the rightmost can", "slide it rightwards past the leftmost can"),
+    ("turn it a quarter of the way around to the right", "turn it a quarter of the way around to the left"),
 ])
 def test_swap_rewrites_whole_words_keeping_case(text, expected):
     assert swap_left_right(text) == expected
@@ -23,6 +32,8 @@ def test_swap_rewrites_whole_words_keeping_case(text, expected):
     ("move the cup to the left", True), ("Right of the plate", True), ("the leftmost can", True),
     ("make the lamp bright", False), ("stand the bottle upright", False), ("alright, remove it", False),
     ("eat the leftovers", False),
+    ("turn the mug right side up", False), ("do it right now", False), ("put it right next to the bowl", False),
+    ("turn the mug clockwise", True), ("roll it leftwards", True), ("a right angle", False),
 ])
 def test_is_spatial_whole_words_only(text, spatial):
     assert is_spatial(text) is spatial
@@ -40,7 +51,7 @@ def _asym() -> tuple[Image.Image, Image.Image, Image.Image]:
 
 def _flip_seed(policy: str, instruction: str, want: bool) -> Image.Image:
     for s in range(100):
-        cfg = AugmentConfig(16, random_crop=False, flip=policy)
+        cfg = AugmentConfig(16, random_crop=False, flip=policy, resize="crop")
         out = augment(*_asym()[:2], instruction, _asym()[2], cfg, np.random.default_rng(s))
         if out.flipped is want:
             return out
@@ -75,11 +86,22 @@ def test_off_never_flips():
     assert not any(augment(src, tgt, "remove it", mask, cfg, np.random.default_rng(s)).flipped for s in range(100))
 
 
+def test_squash_keeps_the_whole_wide_frame_as_aurora():
+    wide = np.zeros((90, 160, 3), np.uint8)
+    wide[:, :10] = 255  # something at the far left edge of a 16:9 frame
+    img = Image.fromarray(wide)
+    squashed = augment(img, img, "x", None, AugmentConfig(32, flip="off"), np.random.default_rng(0))
+    assert squashed.source.size == (32, 32) and np.asarray(squashed.source)[:, 0].mean() > 200
+    cropped = augment(img, img, "x", None, AugmentConfig(32, flip="off", resize="crop", random_crop=False),
+                      np.random.default_rng(0))
+    assert np.asarray(cropped.source)[:, 0].mean() < 10  # a centre crop loses 44% of the width
+
+
 def test_crop_is_shared_between_source_target_and_mask():
     a = np.arange(24 * 32 * 3, dtype=np.uint32).reshape(24, 32, 3) % 251
     img = Image.fromarray(a.astype(np.uint8))
     mask = Image.fromarray((a[..., 0] % 2 * 255).astype(np.uint8), "L")
-    out = augment(img, img.copy(), "x", mask, AugmentConfig(24, flip="off"), np.random.default_rng(5))
+    out = augment(img, img.copy(), "x", mask, AugmentConfig(24, flip="off", resize="crop"), np.random.default_rng(5))
     assert out.source.size == (24, 24)
     assert np.array_equal(np.asarray(out.source), np.asarray(out.target))
     # The mask was cut from the same window: it matches the parity pattern of the source's red channel.

@@ -51,8 +51,8 @@ def _triples(tmp_path, n: int = 3) -> list[Triple]:
 def test_discedit_hand_built_editor_scores_one(tmp_path):
     res = run_discedit(_triples(tmp_path), scrambling_editor, pixel_encoder, seeds=(0, 1, 2))
     report = res.as_dict("scrambler")
-    assert report["tasks"] == {"location": {"n": 1, "accuracy": 1.0, "se": 0.0},
-                               "rotation": {"n": 2, "accuracy": 1.0, "se": 0.0}}
+    assert report["tasks"] == {"location": {"n": 1, "examples": 3, "accuracy": 1.0, "se": 0.0},
+                               "rotation": {"n": 2, "examples": 6, "accuracy": 1.0, "se": 0.0}}
     assert report["overall"]["accuracy"] == 1.0
     # Copying for every prompt ties (distance 0 both ways): strict comparison gives 0.
     assert run_discedit(_triples(tmp_path), copy_editor, pixel_encoder, seeds=(0,)).as_dict()["overall"]["accuracy"] == 0.0
@@ -80,7 +80,8 @@ def test_discedit_on_tiny_model_follows_the_formula(tiny_model, tmp_path, capsys
     overall = res.as_dict()["overall"]
     assert 0.0 <= overall["accuracy"] <= 1.0
     assert overall["accuracy"] == pytest.approx(np.mean(scores))
-    assert overall["se"] == pytest.approx(np.std(scores) / np.sqrt(len(scores)))
+    p = overall["accuracy"]  # AURORA: every (triple, seed) an example
+    assert overall["examples"] == 4 and overall["se"] == pytest.approx(np.sqrt(p * (1 - p) / 4))
     assert len(rows) == 2 and rows[0][1].size == (16, 16)
     # Same seeds, same scores: the evaluation is deterministic.
     again = run_discedit(triples[:1], editor, editor.encode, seeds=(0, 1))
@@ -110,7 +111,7 @@ def test_masked_metrics_rank_copy_below_perfect_editor(render_run):
     p, c = r["methods"]["perfect"], r["methods"]["copy"]
     assert p["l1"] == p["edited_l1"] == p["unedited_l1"] == 0.0
     assert c["edited_l1"] > p["edited_l1"] and c["edited_l1"] > 0.1  # copying looks fine globally, fails where the edit is
-    assert c["edited_l1"] > 2 * c["l1"] and c["unedited_l1"] == pytest.approx(0.0)
+    assert c["edited_l1"] > 1.5 * c["l1"] and c["unedited_l1"] == pytest.approx(0.0)
     assert c["n"] == c["n_masked"] == len(run) and set(c["by_kind"]) == {"location"}
     assert len(rows) == len(run) and len(rows[0]) == 5
     # By hand on one pair: L2 is the mean squared error on [0, 1].
@@ -209,3 +210,56 @@ def test_triples_cli_needs_no_torch(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "4 triples written" in r.stdout and "count_add_has_no_no_change: 1" in r.stdout
     assert len(json.loads((tmp_path / "t.json").read_text())) == 4
+
+
+def test_standard_error_as_aurora_reports_it():
+    from simedit.train.eval.discedit import summarize
+
+    # AURORA table 5, Kubric: 0.592 over 30 triples x 4 noise samples -> SE 0.045.
+    rows = [{"d_change": [1.0] * 4, "d_no_change": [0.0 if (4 * i + k) < 71 else 2.0 for k in range(4)]}
+            for i in range(30)]
+    s = summarize(rows)
+    assert s["examples"] == 120 and s["accuracy"] == pytest.approx(71 / 120)
+    assert round(s["se"], 3) == 0.045
+
+
+def test_aurora_discedit_files_are_read_as_aurora_uses_them(tmp_path):
+    """`pos` is the no-change prompt (true of the image already), `neg` (else `prompt`) the
+    change; items without `pos` are left out, as AURORA's EditITMDataset does."""
+    folder = tmp_path / "disc_edit_data" / "ag"
+    folder.mkdir(parents=True)
+    (folder / "valid.json").write_text(json.dumps([
+        {"prompt": "Make her close the door", "pos": "Make her open the door", "input": "data/ag/a.png",
+         "output": "data/ag/a_out.png"},
+        {"prompt": "Make him lower both arms", "input": "data/ag/b.png", "output": "data/ag/b_out.png"},
+        {"id": "1", "prompt": "the cylinder turns gray", "input": "data/ag/c.png", "pos": "make the cube brown",
+         "neg": "make the cube red"}]))
+    (tmp_path / "whatsup.json").write_text(json.dumps([
+        {"image": "data/w/x.jpeg", "pos": "Move the cup on the table", "neg": "Move the cup under the table"}]))
+    ag = load_triples(folder / "valid.json", root=tmp_path)
+    assert [(t.change, t.no_change, t.task) for t in ag] == [
+        ("Make her close the door", "Make her open the door", "ag"), ("make the cube red", "make the cube brown", "ag")]
+    assert ag[0].source == tmp_path / "data" / "ag" / "a.png"
+    (w,) = load_triples(tmp_path / "whatsup.json", task="whatsup")
+    assert (w.source, w.change, w.no_change, w.task) == (tmp_path / "data/w/x.jpeg", "Move the cup under the table",
+                                                           "Move the cup on the table", "whatsup")
+
+
+def test_already_true_no_change_prompts(tmp_path, monkeypatch):
+    """A kind that lists "already_true" gets its inverse edit phrased on the source: the state the
+    source already shows."""
+    from simedit.render.plan.edits import KINDS
+    from simedit.train.eval.triples import triple_for_row
+
+    from pathlib import Path
+    plan = json.loads((Path(__file__).parent / "fixtures" / "stack_plan.json").read_text())
+    row = {**plan, "source_scene": plan["source"], "target_scene": plan["target"], "edited": plan["edit"]["objects"]}
+    assert row["instruction"] == "stack the brown pyramid block on top of the red jar"
+    kind = KINDS[row["kind"]]
+    monkeypatch.setattr(kind, "no_change_prompts", lambda subtype: ("already_true", "absent_object"))
+    t, why = triple_for_row(row, load_catalog())
+    assert why == "" and t["no_change_kind"] == "already_true"
+    assert "brown pyramid block" in t["no_change"] and "red jar" in t["no_change"] and t["no_change"] != t["change"]
+    assert "on top" not in t["no_change"].replace("instead of on top", "")  # asks for it beside the jar: as it is
+    monkeypatch.setattr(kind, "no_change_prompts", lambda subtype: ("absent_object",))
+    assert triple_for_row(row, load_catalog())[0]["no_change_kind"] == "absent_object"

@@ -7,8 +7,7 @@ from PIL import Image
 
 from simedit.train.data.batches import collate
 from simedit.train.config import parse_config
-from simedit.train.trainer.loop import Trainer, _step_generator
-from simedit.train.data.mixing import sample_rng
+from simedit.train.trainer.loop import Trainer
 from simedit.train.trainer.model import cross_attention_parameters, widen_conv_in
 
 pytestmark = pytest.mark.slow
@@ -16,9 +15,9 @@ STEPS = 30
 
 
 def fixed_loss(tr: Trainer, batch: dict) -> float:
-    """The objective on a fixed batch with fixed noise and timesteps."""
+    """The objective on a fixed batch: its items' keys fix the noise and timesteps."""
     with torch.no_grad():
-        return tr.compute_loss(batch, _step_generator(123, 0, 0), [], sample_rng(0))[0].item()
+        return tr.compute_loss(batch)[0].item()
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +79,7 @@ def test_saved_pipeline_loads_and_edits(trained):
 def _grads(tr: Trainer) -> dict[str, bool]:
     batch = collate([_item(tr, n) for n in range(2)])
     tr.optimizer.zero_grad(set_to_none=True)
-    loss, stats = tr.compute_loss(batch, _step_generator(0, 0, 0), tr.pools[0], sample_rng(0))
+    loss, stats = tr.compute_loss(batch, 0)
     loss.backward()
     return {n: p.grad is not None and bool(p.grad.abs().sum() > 0) for n, p in tr.unet.named_parameters()}, stats
 
@@ -105,10 +104,11 @@ def test_editaction_options_change_which_parameters_get_gradients(tiny_model, tm
     assert not any(g[n] for n in cross)  # frozen cross-attention
     assert all(g[n] for n in g if n not in cross)  # everything else still trains
     assert len(tr.params) == len(g) - len(cross)  # the optimizer never sees them
-    assert all(p.grad is None for p in tr.ref_unet.parameters())
+    assert all(p.grad is None for p in tr.frozen.ref_unet.parameters())
     assert all(p.grad is None for p in tr.c.text_encoder.parameters())
     assert stats["reg"] < 1e-10  # at the start the UNet is the frozen one
     assert stats["action"] > 0
+    assert {tr.negatives(collate([_item(tr, n)]), 0)[0] for n in range(4)} <= set(tr.pools[0].texts)
 
 
 def test_mask_channel_and_widening(tiny_model, tmp_path):
@@ -150,7 +150,8 @@ def test_ema_accumulation_and_stages_run_and_resume(tiny_model, tmp_path):
     assert names == ["step-000003", "step-000004"]  # keep the last K
     # The EMA lies between the initial and the live weights; the live weights survive validation swaps.
     n = "conv_out.weight"
-    live, ema = tr.unet.get_parameter(n).detach(), tr.ema.shadow[n]
+    k = [name for name, p in tr.unwrapped.named_parameters() if p.requires_grad].index(n)
+    live, ema = tr.unwrapped.get_parameter(n).detach(), tr.ema.shadow_params[k]
     assert not torch.equal(live, init[n]) and not torch.equal(ema, live) and not torch.equal(ema, init[n])
     # The saved pipeline holds the EMA weights.
     from diffusers import UNet2DConditionModel

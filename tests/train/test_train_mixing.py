@@ -1,3 +1,5 @@
+from collections import Counter
+
 import numpy as np
 
 from simedit.train.data.mixing import Mixture, Stage, StagePlan, sample_rng
@@ -28,3 +30,17 @@ def test_stages_switch_mixes_at_step_boundaries():
     a, b = Mixture([Fake("a", 5)], [1]), Mixture([Fake("b", 5)], [1])
     plan = StagePlan([Stage(a, 3), Stage(b, None)])
     assert [plan.locate(s) for s in range(6)] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+
+
+def test_an_epoch_equivalent_sees_every_pair_as_often_as_its_factor():
+    """Without replacement: drawing with replacement would leave about 1/e of a source unseen."""
+    a, b = Fake("a", 40), Fake("b", 30)
+    mix = Mixture([a, b], [2, 1])
+    assert mix.epoch_size == 110 and np.allclose(mix.probabilities, [80 / 110, 30 / 110])
+    draws = Counter(mix.item(5, 0, n) for n in range(mix.epoch_size))
+    assert all(draws[(0, i)] == 2 for i in range(40)) and all(draws[(1, i)] == 1 for i in range(30))
+    second = [mix.item(5, 0, n) for n in range(110, 220)]
+    assert second != [mix.item(5, 0, n) for n in range(110)]  # each epoch its own order
+    assert Counter(second) == draws
+    plan = StagePlan([Stage(mix, 3), Stage(mix, None, restart=True)])
+    assert plan.starts() == [0, 3] and plan.restarts() == (3,)

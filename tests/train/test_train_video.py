@@ -11,10 +11,13 @@ from PIL import Image
 
 from simedit.train.data.sources import AuroraJson
 from simedit.train.errors import TrainError
+from simedit.train.video import calibration
 from simedit.train.video.frame_filters import (
+    THRESHOLDS,
     FilterConfig,
     best_pair,
     judge,
+    judge_pair,
     make_similarity,
     phash_similarity,
     pixel_similarity,
@@ -22,7 +25,9 @@ from simedit.train.video.frame_filters import (
 from simedit.train.video.cli import main as video_main
 from simedit.train.video.pairs import (
     DEFAULT_DROP_WORDS,
+    SegmentPastEnd,
     decode_clip,
+    dropped_unless,
     fill_template,
     matches_drop_word,
     parse_time,
@@ -183,14 +188,71 @@ def test_camera_move_filter_rejects_shifted_frame():
     cfg = FilterConfig()
     sim = make_similarity(cfg)
     assert judge(sim(A, A), cfg) == "near_identical"
-    assert judge(sim(A, M), cfg) is None
-    assert judge(sim(A, S), cfg) == "camera_move"
-    assert pixel_similarity(A, S) < 0.3 < pixel_similarity(A, M)
+    assert judge_pair(A, M, sim, cfg)[0] is None
+    assert judge_pair(A, S, sim, cfg)[0] == "camera_move"
     assert phash_similarity(A, A) == 1.0
     i, j, _ = best_pair([A, M, S], sim, cfg)
     assert (i, j) == (0, 1)
     with pytest.raises(TrainError, match="filter.min_similarity"):
         FilterConfig(min_similarity=0.9, max_similarity=0.5).check()
+    with pytest.raises(TrainError, match="video-pairs calibrate"):  # no built-in thresholds for embeddings
+        FilterConfig(measure="embedding", model_path="x").check()
+
+
+def test_calibrated_thresholds_sort_the_synthetic_clips():
+    """Each measure's own band, and the camera check, on fresh synthetic clips (seed 1)."""
+    rng = np.random.default_rng(1)
+    for measure in ("pixel", "phash"):
+        cfg = FilterConfig(measure=measure)
+        sim = make_similarity(cfg)
+        verdicts = {case: [judge_pair(*calibration.make_case(case, rng), sim, cfg)[0] or "keep" for _ in range(6)]
+                    for case in calibration.CASES}
+        for case in ("static", "shake", "pan", "zoom", "unrelated"):  # everything AURORA would discard
+            assert "keep" not in verdicts[case], (measure, case, verdicts[case])
+        kept = sum(v == "keep" for c in calibration.KEEP for v in verdicts[c]) / (6 * len(calibration.KEEP))
+        assert kept >= (0.9 if measure == "pixel" else 0.15), (measure, verdicts)  # phash keeps about half
+    # A 4-px shake with nothing else changing: inside the pixel band, rejected for the camera.
+    a, b = calibration._view(base := calibration._canvas(rng), rng=rng), calibration._view(base, 4, 0, rng=rng)
+    sim = make_similarity(FilterConfig())
+    assert judge(sim(a, b), FilterConfig()) is None and judge_pair(a, b, sim, FilterConfig())[0] == "camera_move"
+    # Unrelated frames no longer pass the phash measure (they did with the pixel thresholds).
+    lo, _ = THRESHOLDS["phash"]
+    assert all(phash_similarity(*calibration.make_case("unrelated", rng)) < lo for _ in range(20))
+
+
+def test_best_pair_rejects_a_pan_that_first_last_rejects(tmp_path):
+    """A clip that pans all along: every candidate pair is a camera move."""
+    rng = np.random.default_rng(2)
+    base = calibration._canvas(rng)
+    frames = [calibration._view(base, dx=3 * k, rng=rng) for k in range(6)]
+    cfg = FilterConfig(min_similarity=0.0)  # even with no lower similarity bound
+    sim = make_similarity(cfg)
+    assert judge_pair(frames[0], frames[-1], sim, cfg)[0] == "camera_move"
+    i, reason, _ = best_pair(frames, sim, cfg)
+    assert i is None and reason == "camera_move"
+
+
+def test_aurora_text_filter_and_a_segment_past_the_end(tmp_path):
+    assert dropped_unless("Moving a cup across a surface until it falls off") == "falls off"
+    assert dropped_unless("Tilting a book with a pen on it but it falls off slowly") is None
+    labels = [{"id": 1, "template": "Pushing [something] so that it falls off the table", "placeholders": ["a cup"]},
+              {"id": 2, "template": "Putting [something] on the edge, but it falls off", "placeholders": ["a cup"]}]
+    (tmp_path / "l.json").write_text(json.dumps(labels))
+    rej = Counter()
+    clips = ssv2_clips(tmp_path / "l.json", rejected=rej)
+    assert [c.video_id for c in clips] == ["2"] and rej == {"falls_off": 1}
+    assert clips[0].meta["action"] == "Putting [something] on the edge, but it falls off"
+    path = write_video(tmp_path / "v" / "P01.mp4", moving_square(10))
+    with pytest.raises(SegmentPastEnd):
+        decode_clip(path, 4, 30)
+    (tmp_path / "s.csv").write_text("video_id,start_frame,stop_frame,narration,verb\nP01,2,8,push the block,push\n"
+                                    "P01,4,30,slide it,slide\n")
+    out = tmp_path / "out"
+    assert video_main(["segments", "--videos", str(tmp_path / "v"), "--csv", str(tmp_path / "s.csv"),
+                       "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["rejected"] == {"segment_past_end": 1} and report["accepted"] == 1
+    assert json.loads((out / "pairs.json").read_text())[0]["action"] == "push"
 
 
 def test_unreadable_tail_falls_back_and_last_offset(tmp_path):

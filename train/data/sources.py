@@ -4,7 +4,8 @@ image must never crash a run hours in).
 
 Sources:
 - `RenderRun`: a run directory written by `render` (manifest.jsonl, images, instance masks),
-  read through `simedit.render.rundir.contract.RunDir`, the only reader of run directories.
+  read through `simedit.render.rundir.contract.RunDir`, the only reader of run directories. Its
+  edit mask covers the change (see `change_mask`).
 - `AuroraJson`: `[{"input": path, "output": path, "instruction": text}, ...]`, paths relative
   to a root. Video-derived pairs use the same format (`type: video`).
 - `HFDataset`: columns input_image, edit_prompt, edited_image; either a `datasets` folder written
@@ -27,6 +28,7 @@ from PIL import Image
 
 from simedit.render.common.errors import SimEditError
 from simedit.render.rundir.contract import RunDir
+from simedit.train.data.actions import verb_phrase
 from simedit.train.errors import TrainError
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ class Source(Protocol):
     def __len__(self) -> int: ...
     def load(self, i: int) -> Example: ...
     def instructions(self) -> list[str]: ...
+    def instruction(self, i: int) -> str: ...
+    def action(self, i: int) -> str: ...  # what the instruction does (EditAction negatives differ in it)
+    def actions(self) -> list[str]: ...
 
 
 @dataclass
@@ -91,11 +96,31 @@ def _read_json(path: Path) -> Any:
         raise TrainError(f"not valid JSON ({e})", file=str(path)) from None
 
 
+CHANGE_TOLERANCE = 0.04  # a pixel changed when a channel moved by more than this (0..1)
+OBJECT_DILATE_PX = 2  # at 256 px; scaled with the image
+
+
+def change_mask(objects: np.ndarray, source: np.ndarray, target: np.ndarray,
+                tolerance: float = CHANGE_TOLERANCE, dilate_px: int | None = None) -> np.ndarray:
+    """Where a simulated pair changes: the edited objects' instance pixels in either image, plus
+    every pixel the renders say changed (shadows, reflections, anti-aliased edges; a simulated
+    pair differs nowhere else, the verifier made sure), opened to drop lone speckles, the whole
+    dilated so the border is inside (UltraEdit expands its masks the same way). The instance
+    masks alone cover only part of the change: an object's shadow is not the object."""
+    from scipy import ndimage
+
+    diff = np.abs(source.astype(np.int16) - target.astype(np.int16)).max(axis=-1) / 255.0 > tolerance
+    diff = ndimage.binary_opening(diff, structure=np.ones((2, 2), bool))
+    region = objects.astype(bool) | diff
+    px = dilate_px if dilate_px is not None else max(1, round(OBJECT_DILATE_PX * max(objects.shape) / 256))
+    return ndimage.binary_dilation(region, structure=np.ones((3, 3), bool), iterations=px) if region.any() else region
+
+
 class RenderRun:
     """A `render` run directory, read through the run-directory contract (`RunDir`): its
     manifest rows (a torn last line, as after a crash, is skipped), its image paths (a path
-    leaving the run directory is refused) and its edit mask, the union over source and target
-    instance masks of the pixels of the objects listed in `edited`."""
+    leaving the run directory is refused) and its edit mask (`change_mask`: the edited objects'
+    instance pixels in source and target, plus what the renders show changed, dilated)."""
 
     def __init__(self, path: str | Path, name: str | None = None):
         self.root = Path(path)
@@ -109,6 +134,17 @@ class RenderRun:
     def instructions(self) -> list[str]:
         return [r["instruction"] for r in self.rows]
 
+    def instruction(self, i: int) -> str:
+        return self.rows[i]["instruction"]
+
+    def action(self, i: int) -> str:
+        # The manifest says what the edit does: kind and subtype (no kind is named here).
+        r = self.rows[i]
+        return f"{r.get('kind') or ''}.{r.get('subtype') or ''}" if r.get("kind") else verb_phrase(r["instruction"])
+
+    def actions(self) -> list[str]:
+        return [self.action(i) for i in range(len(self.rows))]
+
     def _path(self, row: dict, side: str) -> Path:
         # A refused path is a broken pair, like a missing image: skipped and counted, so one bad
         # row cannot stop a run hours in.
@@ -117,18 +153,23 @@ class RenderRun:
         except SimEditError as e:
             raise Unreadable(str(e)) from None
 
-    def _edit_mask(self, row: dict) -> Image.Image | None:
+    def _edit_mask(self, row: dict, src: Image.Image, tgt: Image.Image) -> Image.Image | None:
         try:
             union = self.run.edit_mask(row)
         except (OSError, ValueError, SimEditError) as e:  # missing or corrupt mask, refused path
             raise Unreadable(f"edit mask of pair {row.get('key', '?')}: {e.__class__.__name__}: {e}") from None
-        return Image.fromarray((union * 255).astype(np.uint8), "L") if union is not None else None
+        if union is None:
+            return None
+        a, b = np.asarray(src.convert("RGB")), np.asarray(tgt.convert("RGB"))
+        if a.shape != b.shape or a.shape[:2] != union.shape:
+            raise Unreadable(f"pair {row.get('key', '?')}: image and mask sizes differ")
+        return Image.fromarray(change_mask(union, a, b).astype(np.uint8) * 255, "L")
 
     def load(self, i: int) -> Example:
         row = self.rows[i]
         src = _open_image(self._path(row, "source"))
         tgt = _open_image(self._path(row, "target"))
-        return Example(src, row["instruction"], tgt, self._edit_mask(row), self.name)
+        return Example(src, row["instruction"], tgt, self._edit_mask(row, src, tgt), self.name)
 
 
 class AuroraJson:
@@ -151,6 +192,16 @@ class AuroraJson:
 
     def instructions(self) -> list[str]:
         return [r["instruction"] for r in self.rows]
+
+    def instruction(self, i: int) -> str:
+        return self.rows[i]["instruction"]
+
+    def action(self, i: int) -> str:
+        r = self.rows[i]
+        return str(r["action"]) if r.get("action") else verb_phrase(r["instruction"])
+
+    def actions(self) -> list[str]:
+        return [self.action(i) for i in range(len(self.rows))]
 
     def load(self, i: int) -> Example:
         r = self.rows[i]
@@ -188,6 +239,7 @@ class HFDataset:
             raise TrainError("dataset folder not found", file=str(self.root))
         meta_jsonl, meta_csv = self.root / "metadata.jsonl", self.root / "metadata.csv"
         self._ds = None
+        self._instructions: list[str] | None = None
         if meta_jsonl.is_file() or meta_csv.is_file():
             meta = meta_jsonl if meta_jsonl.is_file() else meta_csv
             if meta == meta_jsonl:
@@ -227,7 +279,19 @@ class HFDataset:
         return len(self._ds) if self._ds is not None else len(self.rows)
 
     def instructions(self) -> list[str]:
-        return list(self._ds["edit_prompt"]) if self._ds is not None else [r["edit_prompt"] for r in self.rows]
+        if self._instructions is None:
+            self._instructions = (list(self._ds["edit_prompt"]) if self._ds is not None
+                                  else [r["edit_prompt"] for r in self.rows])
+        return self._instructions
+
+    def instruction(self, i: int) -> str:
+        return self.instructions()[i]
+
+    def action(self, i: int) -> str:
+        return verb_phrase(self.instruction(i))
+
+    def actions(self) -> list[str]:
+        return [verb_phrase(t) for t in self.instructions()]
 
     def load(self, i: int) -> Example:
         row = self._ds[i] if self._ds is not None else self.rows[i]

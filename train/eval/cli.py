@@ -3,7 +3,9 @@
     evaluate triples RUN_DIR --out triples.json [--catalog CATALOG.yaml]
         DiscEdit triples (source, change, no-change, task) for a render run (no torch needed).
     evaluate discedit --model MODEL_DIR --triples triples.json [--out DIR] [--seeds 0 1 2 3]
-        DiscEdit accuracy per task with standard error (AURORA section 5.2).
+                      [--root AURORA_REPO] [--task NAME]
+        DiscEdit accuracy per task with standard error (AURORA section 5.2), on this project's
+        triples or on AURORA's released DiscEdit files.
     evaluate reference (--model MODEL_DIR | --copy-baseline) --run RUN_DIR [--out DIR]
         L1, L2, edited-region and unedited-region L1 against ground truth, with the copy baseline.
 
@@ -41,7 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--catalog", help="catalog YAML (default: the built-in catalog)")
     d = sub.add_parser("discedit", help="DiscEdit accuracy per task")
     d.add_argument("--model", required=True, help="local InstructPix2Pix pipeline folder")
-    d.add_argument("--triples", required=True, help="JSON list of {source, change, no_change, task}")
+    d.add_argument("--triples", required=True,
+                   help="JSON list of {source, change, no_change, task}, or an AURORA DiscEdit file "
+                        "(disc_edit_data/<task>/valid.json)")
+    d.add_argument("--root", help="folder the image paths are relative to (default: the triples file's; "
+                                  "for AURORA's files, the AURORA repository)")
+    d.add_argument("--task", help="task name for every triple (default: theirs; AURORA files: the folder name)")
     d.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="noise seeds (default 0 1 2 3)")
     _model_args(d)
     r = sub.add_parser("reference", help="L1/L2 and masked region errors against ground truth")
@@ -88,7 +95,7 @@ def _run(argv: list[str]) -> int:
     if a.cmd == "discedit":
         from simedit.train.eval import discedit
 
-        triples = discedit.load_triples(a.triples)[: a.limit]
+        triples = discedit.load_triples(a.triples, a.root, a.task)[: a.limit]
         editor = _editor(a)
         rows: list = []
         res = discedit.run_discedit(triples, editor, editor.encode, a.seeds, grid_rows=rows)

@@ -8,13 +8,21 @@ makes i_change,s from the change prompt and i_nochange,s from the no-change prom
     score(triple) = (1/|S|) * sum_s 1[ ||z(src) - z(i_nochange,s)||_2 < ||z(src) - z(i_change,s)||_2 ]
 
 where z(.) is the editor's VAE latent (`vae.encode(x).latent_dist.mean`, x in [-1, 1]) and ties
-count as 0 (the comparison is strict, as in the paper). Per task:
+count as 0 (the comparison is strict, as in the paper). As AURORA reports it (appendix H.1: the
+four noise samples of a triple are "separate examples"; its eval_disc_edit.py), every (triple,
+seed) is one example:
 
-    accuracy = mean of score(triple) over the task's n triples
-    SE       = std(score(triple)) / sqrt(n)     (population std, ddof = 0)
+    accuracy = p = mean of the indicator over the task's n triples x |S| seeds
+    SE       = sqrt(p (1 - p) / (n |S|))
 
-With one seed each score is 0 or 1 and this SE is exactly sqrt(p (1 - p) / n). Chance is 0.5.
-The paper averaged each example over 4 noise samples; the default here is seeds 0..3.
+(AURORA's table 5: Kubric 0.592 +- 0.045 is 30 triples x 4 seeds.) Chance is 0.5; the default
+seeds are 0..3. The balanced score averages the tasks' accuracies.
+
+Triples come from `evaluate triples` (this project's format) or from AURORA's released DiscEdit
+files (`disc_edit_data/<task>/valid.json`: `{"input" or "image", "prompt", "pos", "neg"}`):
+AURORA's no-change prompt is `pos` (true of the image already: "Move the bowl under the table"
+when it is under the table), its change prompt `neg` or else `prompt`, and items without `pos`
+are left out, as AURORA's EditITMDataset does.
 
 An *editor* is any callable (source PIL image, prompt, seed) -> PIL image. `DiffusersEditor` wraps
 a saved InstructPix2Pix pipeline folder (local path only) and edits with `simedit.train.trainer.validate.edit`,
@@ -38,9 +46,9 @@ from simedit.train.errors import TrainError
 
 log = logging.getLogger(__name__)
 
-FORMULA = ("score(triple) = mean over seeds s of 1[ ||z(src) - z(edit(no_change, s))||_2 < "
-           "||z(src) - z(edit(change, s))||_2 ], z = VAE latent mean; accuracy(task) = mean score over triples")
-SE_FORMULA = "SE = population std of per-triple scores / sqrt(n) (= sqrt(p(1-p)/n) with one seed)"
+FORMULA = ("example (triple, seed s) = 1[ ||z(src) - z(edit(no_change, s))||_2 < ||z(src) - z(edit(change, s))||_2 ], "
+           "z = VAE latent mean; accuracy(task) = p = mean over the task's triples x seeds")
+SE_FORMULA = "SE = sqrt(p (1 - p) / (n_triples x n_seeds)), each (triple, seed) an example, as AURORA reports it"
 
 
 class Editor(Protocol):
@@ -134,7 +142,31 @@ class Triple:
     task: str
 
 
-def load_triples(path: str | Path) -> list[Triple]:
+def is_aurora_format(rows: list) -> bool:
+    return bool(rows) and all(isinstance(r, dict) and "source" not in r and ("input" in r or "image" in r)
+                              for r in rows)
+
+
+def aurora_triples(rows: list[dict], root: Path, task: str, file: str = "") -> list[Triple]:
+    """AURORA's DiscEdit items: no-change = `pos`, change = `neg` or else `prompt`; items
+    without `pos` are left out (EditITMDataset)."""
+    out = []
+    for n, r in enumerate(rows):
+        no_change = str(r.get("pos") or "").strip()
+        if not no_change:
+            continue
+        change = str(r.get("neg") or r.get("prompt") or "").strip()
+        image = r.get("input") or r.get("image")
+        if not change or not isinstance(image, str):
+            raise TrainError("expected an image (`input` or `image`) and a change prompt (`neg` or `prompt`)",
+                             file=file, field=f"[{n}]")
+        out.append(Triple(root / image, change, no_change, task))
+    return out
+
+
+def load_triples(path: str | Path, root: str | Path | None = None, task: str | None = None) -> list[Triple]:
+    """This project's triples file, or one of AURORA's DiscEdit files (paths relative to `root`,
+    default the file's folder; task default: the file's folder name, e.g. "ag")."""
     path = Path(path)
     try:
         rows = json.loads(path.read_text())
@@ -144,6 +176,8 @@ def load_triples(path: str | Path) -> list[Triple]:
         raise TrainError(f"not valid JSON ({e})", file=str(path)) from None
     if not isinstance(rows, list):
         raise TrainError("expected a JSON list of {source, change, no_change, task}", file=str(path))
+    if is_aurora_format(rows):
+        return aurora_triples(rows, Path(root) if root else path.parent, task or path.parent.name, str(path))
     out = []
     for n, r in enumerate(rows):
         if not isinstance(r, dict):
@@ -151,7 +185,8 @@ def load_triples(path: str | Path) -> list[Triple]:
         for k in ("source", "change", "no_change"):
             if not isinstance(r.get(k), str) or not r[k].strip():
                 raise TrainError(f"missing or empty {k!r}", file=str(path), field=f"[{n}].{k}")
-        out.append(Triple(path.parent / r["source"], r["change"], r["no_change"], str(r.get("task") or "all")))
+        out.append(Triple((Path(root) if root else path.parent) / r["source"], r["change"], r["no_change"],
+                          str(task or r.get("task") or "all")))
     return out
 
 
@@ -162,32 +197,39 @@ class DiscEditResult:
     skipped: Counter = field(default_factory=Counter)
 
     def tasks(self) -> dict[str, dict]:
-        by: dict[str, list[float]] = defaultdict(list)
+        by: dict[str, list[dict]] = defaultdict(list)
         for t in self.triples:
-            by[t["task"]].append(t["score"])
-        return {task: summarize(scores) for task, scores in sorted(by.items())}
+            by[t["task"]].append(t)
+        return {task: summarize(rows) for task, rows in sorted(by.items())}
 
     def as_dict(self, model: str = "") -> dict:
         tasks = self.tasks()
         return {
             "metric": "DiscEdit", "model": model, "formula": FORMULA, "standard_error": SE_FORMULA,
             "seeds": self.seeds, "tasks": tasks,
-            "overall": summarize([t["score"] for t in self.triples]),
+            "overall": summarize(self.triples),
             "balanced": float(np.mean([v["accuracy"] for v in tasks.values()])) if tasks else None,
             "skipped": dict(self.skipped), "triples": self.triples,
         }
 
 
-def summarize(scores: Sequence[float]) -> dict:
-    a = np.asarray(scores, dtype=np.float64)
-    if a.size == 0:
-        return {"n": 0, "accuracy": None, "se": None}
-    return {"n": int(a.size), "accuracy": float(a.mean()), "se": float(a.std() / np.sqrt(a.size))}
+def examples(d_change: Sequence[float], d_no_change: Sequence[float]) -> list[int]:
+    """One 0/1 example per seed: 1 when the no-change edit is strictly closer to the source."""
+    return [int(n < c) for c, n in zip(d_change, d_no_change)]
+
+
+def summarize(triples: Sequence[dict]) -> dict:
+    """n triples, accuracy p over their (triple, seed) examples and SE = sqrt(p(1-p)/examples)."""
+    ex = np.asarray([e for t in triples for e in examples(t["d_change"], t["d_no_change"])], dtype=np.float64)
+    if ex.size == 0:
+        return {"n": len(triples), "examples": 0, "accuracy": None, "se": None}
+    p = float(ex.mean())
+    return {"n": len(triples), "examples": int(ex.size), "accuracy": p, "se": float(np.sqrt(p * (1 - p) / ex.size))}
 
 
 def triple_score(d_change: Sequence[float], d_no_change: Sequence[float]) -> float:
     """Fraction of seeds where the no-change edit is strictly closer to the source."""
-    return float(np.mean([float(n < c) for c, n in zip(d_change, d_no_change)]))
+    return float(np.mean(examples(d_change, d_no_change)))
 
 
 def run_discedit(triples: list[Triple], editor: Editor, encoder: Encoder, seeds: Sequence[int] = (0, 1, 2, 3),

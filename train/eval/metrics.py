@@ -9,8 +9,8 @@ resized bicubically first). Per pair:
     unedited L1  = mean |out - target| outside M
 
 and the report averages each over pairs (edited/unedited only over pairs that have masks and a
-non-empty region). The edit mask is `RenderRun`'s: the union over source and target of the pixels
-of the edited objects. Global L1/L2 reward copying the source (most pixels do not change); the
+non-empty region). The edit mask is `RenderRun`'s (`sources.change_mask`): the edited objects'
+pixels in source and target plus every pixel the renders show changed (shadows included). Global L1/L2 reward copying the source (most pixels do not change); the
 edited-region L1 is where the copy baseline fails and a real edit must succeed, and the
 unedited-region L1 catches editors that repaint what should stay.
 """

@@ -1,8 +1,15 @@
 """DiscEdit triples for a render run: (source image, change prompt, no-change prompt, task).
 
-The change prompt is the pair's true instruction. The no-change prompt is the same sentence about
-something that cannot change the image (AURORA appendix H builds these by hand):
+The change prompt is the pair's true instruction. The no-change prompt asks for something that
+cannot change the image (AURORA appendix H builds these by hand), in the order of preference the
+edit kind gives (`EditKind.no_change_prompts(subtype)`):
 
+- **already true** (`already_true`): what AURORA's DiscEdit files mostly hold ("Move the bowl
+  under the table" when it is under the table; "Make the bottle stand normally"): the inverse of
+  the pair's edit (`EditKind.invert`), every name taken from the source scene, so it asks for
+  the state the source already shows: "put the cup on the book" -> "take the cup off the book"
+  (it stands beside the book). Used for subtypes whose inverse states a condition rather than a
+  relative change; a kind opts in by listing "already_true".
 - **absent object** (all kinds but `count add`): every edited object's name is replaced by the
   name of a catalog object that is not in the scene (a category absent from both source and
   target scene, with a palette color when the asset is colorable). "remove the red mug" ->
@@ -31,7 +38,10 @@ import inflect
 import numpy as np
 
 from simedit.render.catalog.model import Catalog, load_catalog
-from simedit.render.plan.edits import KINDS
+from simedit.render.common.errors import Reject
+from simedit.render.plan import language
+from simedit.render.plan.edits import KINDS, invert
+from simedit.render.scene import Edit, Scene
 from simedit.render.common.atomic import atomic_write
 from simedit.render.rundir.contract import RunDir
 
@@ -98,6 +108,23 @@ def _absent_names(catalog: Catalog, present_categories: set[str], present_names:
     return out
 
 
+def already_true(row: dict, rng: np.random.Generator) -> str | None:
+    """The inverse edit phrased on the source scene alone, or None when there is none."""
+    try:
+        edit = Edit.from_dict(row["edit"])
+        source, target = Scene.from_dict(row["source_scene"]), Scene.from_dict(row["target_scene"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    inverse = invert(edit, source, target)
+    if inverse is None:
+        return None
+    try:
+        text = language.instruction(inverse, source, source, rng)
+    except (Reject, ValueError, KeyError):
+        return None
+    return text if text.strip().lower() != str(row["instruction"]).strip().lower() else None
+
+
 def no_change_by_kind(row: dict, edited: list[str], catalog: Catalog, rng: np.random.Generator) -> tuple[str, str, dict[str, str]]:
     """The edit kind says how a no-change prompt may be made (`EditKind.no_change_prompts`):
     (skip reason, "", {}) when the subtype has none; ("", how, {old: new}) for an
@@ -133,6 +160,12 @@ def triple_for_row(row: dict, catalog: Catalog) -> tuple[dict | None, str]:
     edited = [names_by_uid[u] for u in row.get("edited") or [] if u in names_by_uid]
     edited = sorted(set(edited), key=lambda n: (-len(n), n))  # longest first: "red coffee mug" before "mug"
     rng = _rng(str(row.get("key", row.get("index", ""))), instruction)
+    kind_obj = KINDS.get(kind)
+    if kind_obj is not None and "already_true" in kind_obj.no_change_prompts(str(row.get("subtype") or "")):
+        text = already_true(row, rng)
+        if text:
+            return {"change": instruction, "no_change": text, "task": kind or "all", "no_change_kind": "already_true",
+                    "replaced": {}, "key": row.get("key")}, ""
     skip, how, replacements = no_change_by_kind(row, edited, catalog, rng)
     if skip:
         return None, skip

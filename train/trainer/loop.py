@@ -1,8 +1,15 @@
-"""The training loop: InstructPix2Pix objective (+ EditAction terms), AdamW with warm-up,
-gradient accumulation, mixed precision on GPU, EMA, checkpoints with resume, validation grids,
-and the final model saved as a diffusers InstructPix2Pix pipeline."""
+"""The training loop on `accelerate`: one process or many (data parallel, `accelerate launch`),
+mixed precision, gradient accumulation, EMA (diffusers' EMAModel), stages (with AURORA's restart
+from the EMA weights), checkpoints with resume, validation grids, and the final model saved as a
+diffusers pipeline.
+
+Process r of W reads its slice of every global batch (`StepSampler`) and each item's random
+draws depend only on the item (`objective.py`), so `accelerate launch --num_processes W` at
+batch B follows the loss trajectory of one process at batch B*W.
+"""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -15,18 +22,21 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from simedit.train.trainer import losses
+from simedit.train.config import Config
+from simedit.train.data.actions import NegativePool
 from simedit.train.data.augment import AugmentConfig, augment
 from simedit.train.data.batches import PairStream, StepSampler, collate
-from simedit.train.trainer.checkpoint import load_latest, save_checkpoint
-from simedit.train.config import Config
-from simedit.train.data.sources import SkipCounter, Unreadable, open_source, _open_image
-from simedit.train.errors import TrainError
 from simedit.train.data.mixing import Mixture, Stage, StagePlan, sample_rng
-from simedit.train.trainer.model import EMA, Components, frozen_copy, load_components, prepare_trainable
+from simedit.train.data.sources import SkipCounter, Unreadable, _open_image, open_source
+from simedit.train.errors import TrainError
+from simedit.train.trainer.checkpoint import load_latest, save_checkpoint
+from simedit.train.trainer.model import Components, frozen_copy, load_components, make_ema, place_ema, prepare_trainable
+from simedit.train.trainer.objective import PREDICTION_TYPES, Frozen, micro_batch_loss
+from simedit.train.trainer.schedule import LRFactor
 from simedit.train.trainer.validate import ValExample, encode_text, run_validation
 
 log = logging.getLogger(__name__)
+WARN_FIRST = 3
 
 
 @dataclass
@@ -34,11 +44,14 @@ class TrainResult:
     output_dir: Path
     start_step: int
     end_step: int
-    losses: list[float]  # one per optimizer step run in this call
+    losses: list[float]  # one per optimizer step run in this call (mean over the global batch)
     skipped: Counter = field(default_factory=Counter)
     final_dir: Path | None = None
     steps_per_second: float = 0.0
     validation_grids: list[Path] = field(default_factory=list)
+    action_loss_skipped: int = 0  # micro-batches where EditAction's action term found no negative
+    processes: int = 1
+    main_process: bool = True
 
 
 def build_plan(cfg: Config) -> StagePlan:
@@ -46,140 +59,161 @@ def build_plan(cfg: Config) -> StagePlan:
     stages = []
     for st in cfg.data.stages:
         names = [n for n in st.mix]
-        stages.append(Stage(Mixture([sources[n] for n in names], [st.mix[n] for n in names]), st.steps))
+        stages.append(Stage(Mixture([sources[n] for n in names], [st.mix[n] for n in names]), st.steps, st.restart))
     return StagePlan(stages)
 
 
-def _step_generator(seed: int, step: int, micro: int) -> torch.Generator:
-    state = np.random.SeedSequence([seed, step, micro]).generate_state(2, dtype=np.uint32)
-    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+def make_accelerator(cfg: Config, device: str | None):
+    """One Accelerator per process: mixed precision from the config ("auto": bf16 on a GPU that
+    has it, else fp16; none on a CPU), CPU when asked or when there is no GPU."""
+    from accelerate import Accelerator
 
+    cpu = (device is not None and torch.device(device).type == "cpu") or not torch.cuda.is_available()
+    mp = cfg.train.mixed_precision
+    if mp == "auto":
+        mp = "no" if cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
+    elif mp == "fp16" and cpu:
+        log.warning("mixed_precision fp16 needs a GPU; training in float32")
+        mp = "no"
+    from accelerate.state import AcceleratorState, PartialState
 
-def _precision(requested: str, device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda":
-        if requested == "fp16":
-            log.warning("mixed_precision fp16 needs a GPU; training in float32")
-        return torch.bfloat16 if requested == "bf16" else None
-    if requested == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"no": None, "fp16": torch.float16, "bf16": torch.bfloat16}[requested]
+    if AcceleratorState._shared_state and not PartialState().use_distributed:
+        # A second trainer in the same (single) process, maybe with another precision: start afresh.
+        AcceleratorState._reset_state(reset_partial_state=True)
+    return Accelerator(cpu=cpu, mixed_precision=mp)
 
 
 class Trainer:
     def __init__(self, cfg: Config, device: str | torch.device | None = None):
         self.cfg = cfg
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        t = cfg.train
+        self.acc = make_accelerator(cfg, str(device) if device is not None else None)
+        self.device = self.acc.device
         self.out = Path(cfg.output_dir)
         self.plan = build_plan(cfg)
         self.c: Components = load_components(cfg.model.base, cfg.model.mask_channel)
-        self.unet = self.c.unet.to(self.device).train()
-        self.c.vae.to(self.device).eval().requires_grad_(False)
-        self.c.text_encoder.to(self.device).eval().requires_grad_(False)
-        t = cfg.train
+        pt = self.c.scheduler_config.get("prediction_type", "epsilon")
+        if pt not in PREDICTION_TYPES:
+            raise TrainError(f"the scheduler's prediction_type {pt!r} is not one of {', '.join(PREDICTION_TYPES)}: "
+                             "the loss target would be wrong", file=str(Path(cfg.model.base) / "scheduler"),
+                             field="prediction_type")
+        weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.acc.mixed_precision, torch.float32)
+        if self.device.type == "cpu":
+            weight_dtype = torch.float32  # frozen parts in half precision only where it saves GPU memory
+        unet = self.c.unet.to(self.device).train()
+        for part in (self.c.vae, self.c.text_encoder):
+            part.to(self.device).eval().requires_grad_(False)
+            if weight_dtype != torch.float32:
+                part.to(weight_dtype)
         if t.gradient_checkpointing:
-            self.unet.enable_gradient_checkpointing()
-        self.ref_unet = frozen_copy(self.unet) if cfg.editaction.reg_weight > 0 else None
-        self.params = prepare_trainable(self.unet, cfg.editaction.freeze_cross_attention)
-        self.optimizer = torch.optim.AdamW(self.params, lr=t.learning_rate, betas=(t.adam_beta1, t.adam_beta2),
-                                           eps=t.adam_epsilon, weight_decay=t.weight_decay)
-        from diffusers import DDPMScheduler
-        from diffusers.optimization import get_scheduler
-        self.lr_scheduler = get_scheduler(t.lr_scheduler, self.optimizer, num_warmup_steps=t.warmup_steps,
-                                          num_training_steps=t.max_steps)
-        self.noise_scheduler = DDPMScheduler.from_config(self.c.scheduler_config)
-        self.amp_dtype = _precision(t.mixed_precision, self.device)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
-        self.ema = EMA(self.unet, t.ema.decay) if t.ema.enabled else None
+            unet.enable_gradient_checkpointing()
+        ref_unet = frozen_copy(unet) if cfg.editaction.reg_weight > 0 else None
+        self.params = prepare_trainable(unet, cfg.editaction.freeze_cross_attention)
+        optimizer = torch.optim.AdamW(self.params, lr=t.learning_rate, betas=(t.adam_beta1, t.adam_beta2),
+                                      eps=t.adam_epsilon, weight_decay=t.weight_decay)
+        # The schedule is stepped once per optimizer step here (not prepared: accelerate would
+        # step it once per process).
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, LRFactor(t.lr_scheduler, t.warmup_steps, t.max_steps, self.plan.restarts()))
+        if t.compile:
+            unet = torch.compile(unet)
+        self.unet, self.optimizer = self.acc.prepare(unet, optimizer)
+        self.ema = make_ema(self.params, t.ema.decay) if t.ema.enabled else None
         self.skips = SkipCounter()
-        # Negatives for the action loss come from the instructions of the stage's own sources.
-        self.pools = [[s for src in st.mixture.sources for s in src.instructions()] if cfg.editaction.action_weight else []
-                      for st in self.plan.stages]
+        from diffusers import DDPMScheduler
+        noise_scheduler = DDPMScheduler.from_config(self.c.scheduler_config)
         with torch.no_grad():
-            self.null_text = encode_text(self.c.tokenizer, self.c.text_encoder, [""], self.device)
+            null_text = encode_text(self.c.tokenizer, self.c.text_encoder, [""], self.device)
+        self.frozen = Frozen(self.c.vae, self.c.text_encoder, self.c.tokenizer, noise_scheduler, null_text,
+                             weight_dtype, ref_unet, self.acc.autocast)
+        # EditAction's negatives come from the instructions of the stage's own sources.
+        self.pools = [self._pool(st) if cfg.editaction.action_weight > 0 else None for st in self.plan.stages]
+        self.action_skipped = 0
+
+    @staticmethod
+    def _pool(stage: Stage) -> NegativePool:
+        texts, actions = [], []
+        for src in stage.mixture.sources:
+            texts += src.instructions()
+            actions += src.actions()
+        pool = NegativePool(texts, actions)
+        if pool.n_actions < 2:
+            log.warning("EditAction: every instruction of this stage has the action %r, so no negative exists "
+                        "and the action loss will not run", pool.names[0] if pool.names else "")
+        return pool
+
+    @property
+    def unwrapped(self):
+        return self.acc.unwrap_model(self.unet)
 
     # --- objective -------------------------------------------------------------------------
-    def compute_loss(self, batch: dict, gen: torch.Generator, pool: list[str], neg_rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
-        cfg, dev, vae = self.cfg, self.device, self.c.vae
-        src, tgt = batch["source"].to(dev), batch["target"].to(dev)
-        b = src.shape[0]
-        with torch.no_grad():
-            latents = vae.encode(tgt).latent_dist.sample(generator=gen) * vae.config.scaling_factor
-            image = vae.encode(src).latent_dist.mode()  # unscaled, as InstructPix2Pix does
-            text = encode_text(self.c.tokenizer, self.c.text_encoder, batch["instruction"], dev)
-        noise = torch.randn(latents.shape, generator=gen).to(dev)
-        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (b,), generator=gen).to(dev)
-        noisy = self.noise_scheduler.add_noise(latents, noise, t)
-        # Conditioning dropout (InstructPix2Pix): with p = dropout, [0,p) drops text, [p,2p) both,
-        # [2p,3p) the image. This trains the unconditional branches classifier-free guidance needs.
-        p, u = cfg.train.conditioning_dropout, torch.rand(b, generator=gen).to(dev)
-        drop_text = u < 2 * p
-        keep_image = ~((u >= p) & (u < 3 * p))
-        text = torch.where(drop_text[:, None, None], self.null_text.expand_as(text), text)
-        image = image * keep_image[:, None, None, None]
-        parts = [noisy, image]
-        if cfg.model.mask_channel:
-            # Region-aware: the exact edit mask from simulation; blanked for pairs without one, for a
-            # share of steps (so free-form editing still works), and when the image is dropped.
-            m = torch.nn.functional.interpolate(batch["mask"].to(dev), size=latents.shape[2:], mode="area")
-            keep_m = (torch.rand(b, generator=gen).to(dev) >= cfg.model.mask_dropout) & batch["has_mask"].to(dev) & keep_image
-            parts.append(m * keep_m[:, None, None, None])
-        model_in = torch.cat(parts, dim=1)
-        pt = self.noise_scheduler.config.prediction_type
-        target = noise if pt == "epsilon" else self.noise_scheduler.get_velocity(latents, noise, t)
-        with torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-            pred = self.unet(model_in, t, encoder_hidden_states=text).sample
-        mse = losses.per_example_mse(pred, target)
-        loss = mse.mean()
-        stats = {"static": loss.item()}
-        ea = cfg.editaction
-        if ea.action_weight > 0:
-            negs = [None if d else losses.pick_negative(c, pool, neg_rng) for c, d in zip(batch["instruction"], drop_text.tolist())]
-            valid = torch.tensor([n is not None for n in negs], device=dev)
-            if valid.any():
-                with torch.no_grad():
-                    neg_text = encode_text(self.c.tokenizer, self.c.text_encoder, [n or "" for n in negs], dev)
-                with torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-                    pred_neg = self.unet(model_in, t, encoder_hidden_states=neg_text).sample
-                act = losses.action_loss(mse, losses.per_example_mse(pred_neg, target))[valid].mean()
-                loss = loss + ea.action_weight * act
-                stats["action"] = act.item()
-        if ea.reg_weight > 0:
-            with torch.no_grad(), torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-                ref = self.ref_unet(model_in, t, encoder_hidden_states=text).sample
-            reg = losses.per_example_mse(pred, ref).mean()
-            loss = loss + ea.reg_weight * reg
-            stats["reg"] = reg.item()
-        return loss, stats
+    def negatives(self, batch: dict, stage: int) -> list[str | None] | None:
+        pool = self.pools[stage]
+        if pool is None:
+            return None
+        return [pool.pick(text, action, sample_rng(self.cfg.seed, 3, *key))
+                for text, action, key in zip(batch["instruction"], batch["action"], batch["key"])]
+
+    def compute_loss(self, batch: dict, stage: int = 0) -> tuple[torch.Tensor, dict]:
+        return micro_batch_loss(self.unet, self.frozen, batch, self.cfg.seed, self.cfg, self.negatives(batch, stage))
 
     # --- state -----------------------------------------------------------------------------
     def _fingerprint(self) -> dict:
         # What must not change across a resume, or the data order / model would differ.
-        return {"seed": self.cfg.seed, "data": self.cfg.data.model_dump(), "model": self.cfg.model.model_dump(),
-                "batch": [self.cfg.train.batch_size, self.cfg.train.gradient_accumulation]}
+        t = self.cfg.train
+        return {"seed": self.cfg.seed, "data": self.cfg.data.model_dump(exclude={"num_workers", "cache_latents", "cache_dir"}),
+                "model": self.cfg.model.model_dump(),
+                "batch": t.batch_size * t.gradient_accumulation * self.acc.num_processes}
 
-    def state_dict(self, step: int) -> dict:
-        return {"step": step, "unet": self.unet.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "lr_scheduler": self.lr_scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+    def state_dict(self, step: int, skipped: Counter) -> dict:
+        return {"step": step, "unet": self.unwrapped.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "lr_scheduler": self.lr_scheduler.state_dict(),
+                "scaler": self.acc.scaler.state_dict() if self.acc.scaler is not None else None,
                 "ema": self.ema.state_dict() if self.ema else None, "fingerprint": self._fingerprint(),
-                "skipped": dict(self.skips.counts)}
+                "skipped": dict(skipped)}
 
     def load_state_dict(self, state: dict) -> int:
-        if state["fingerprint"] != self._fingerprint():
-            changed = [k for k in state["fingerprint"] if state["fingerprint"][k] != self._fingerprint().get(k)]
-            raise TrainError(f"--resume: the config's {', '.join(changed)} changed since the checkpoint; "
-                             f"resuming would not continue the same run", file=str(self.out), field=changed[0])
-        self.unet.load_state_dict(state["unet"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        mine = self._fingerprint()
+        if state["fingerprint"] != mine:
+            changed = [k for k in state["fingerprint"] if state["fingerprint"][k] != mine.get(k)] or ["fingerprint"]
+            raise TrainError(f"--resume: the config's {', '.join(changed)} changed since the checkpoint "
+                             f"(batch is batch_size x gradient_accumulation x processes); resuming would not "
+                             f"continue the same run", file=str(self.out), field=changed[0])
+        self.unwrapped.load_state_dict(state["unet"])
+        self.optimizer.load_state_dict(state["optimizer"])  # moves its state to the weights' device
         self.lr_scheduler.load_state_dict(state["lr_scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
+        if self.acc.scaler is not None and state.get("scaler"):
+            self.acc.scaler.load_state_dict(state["scaler"])
         if self.ema and state["ema"]:
             self.ema.load_state_dict(state["ema"])
-        self.skips.counts.update(state.get("skipped", {}))
+            place_ema(self.ema, self.params)  # loaded on the CPU: back next to the weights
+        if self.acc.is_main_process:  # the others count only what they skip from now on
+            self.skips.counts.update(state.get("skipped", {}))
         return int(state["step"])
+
+    def restart_from_ema(self) -> None:
+        """AURORA's stage switch: live weights <- EMA, fresh optimizer state, EMA restarted."""
+        self.ema.copy_to(self.params)
+        self.optimizer.optimizer.state.clear()
+        self.ema = make_ema(self.params, self.cfg.train.ema.decay)
+
+    @contextlib.contextmanager
+    def ema_weights(self):
+        """The EMA weights in the model for the duration (validation, export)."""
+        if not self.ema:
+            yield
+            return
+        self.ema.store(self.params)
+        self.ema.copy_to(self.params)
+        try:
+            yield
+        finally:
+            self.ema.restore(self.params)
 
     # --- validation and export -------------------------------------------------------------
     def validation_examples(self) -> list[ValExample]:
-        v, aug = self.cfg.validation, AugmentConfig(self.cfg.data.resolution, random_crop=False, flip="off")
+        v = self.cfg.validation
+        aug = AugmentConfig(self.cfg.data.resolution, random_crop=False, flip="off", resize=self.cfg.data.resize)
         rng = np.random.default_rng(0)
         out: list[ValExample] = []
         if v.examples:
@@ -212,91 +246,141 @@ class Trainer:
         return cls.from_config(self.c.scheduler_config)
 
     def validate(self, step: int, examples: list[ValExample]) -> Path:
-        if self.ema:
-            self.ema.swap_into(self.unet)
-        try:
-            return run_validation(self.c, self.unet, self.inference_scheduler(), examples, self.cfg.validation,
+        with self.ema_weights():
+            return run_validation(self.c, self.unwrapped, self.inference_scheduler(), examples, self.cfg.validation,
                                   self.out / "validation" / f"step-{step:06d}.png", self.cfg.seed, self.device)
-        finally:
-            if self.ema:
-                self.ema.swap_into(self.unet)
 
     def save_pipeline(self, path: Path) -> Path:
-        """The trained model as a diffusers pipeline (EMA weights when enabled)."""
+        """The trained model as a diffusers pipeline (EMA weights when enabled). A mask-channel
+        model runs with `simedit.train.trainer.pipeline.MaskedInstructPix2PixPipeline`."""
         from diffusers import StableDiffusionInstructPix2PixPipeline
-        if self.ema:
-            self.ema.swap_into(self.unet)
-        try:
+        with self.ema_weights():
+            unet = self.unwrapped
+            unet = getattr(unet, "_orig_mod", unet)  # torch.compile's wrapper
+            for part in (self.c.vae, self.c.text_encoder):  # saved in float32 whatever trained
+                if part.dtype != torch.float32:
+                    part.to(torch.float32)
             pipe = StableDiffusionInstructPix2PixPipeline(
-                vae=self.c.vae, text_encoder=self.c.text_encoder, tokenizer=self.c.tokenizer, unet=self.unet,
-                scheduler=self.inference_scheduler(), safety_checker=None, feature_extractor=None,
-                requires_safety_checker=False)
+                vae=self.c.vae, text_encoder=self.c.text_encoder,
+                tokenizer=self.c.tokenizer, unet=unet, scheduler=self.inference_scheduler(), safety_checker=None,
+                feature_extractor=None, requires_safety_checker=False)
             pipe.save_pretrained(str(path), safe_serialization=True)
-        finally:
-            if self.ema:
-                self.ema.swap_into(self.unet)
         return path
 
     # --- loop ------------------------------------------------------------------------------
+    def loader(self, start: int, end: int, caches: dict | None = None) -> DataLoader:
+        cfg, t = self.cfg, self.cfg.train
+        aug = AugmentConfig(cfg.data.resolution, cfg.data.random_crop, cfg.data.flip, resize=cfg.data.resize)
+        sampler = StepSampler(self.plan, start, end, t.batch_size, t.gradient_accumulation,
+                              self.acc.process_index, self.acc.num_processes)
+        workers = cfg.data.num_workers
+        return DataLoader(PairStream(self.plan, aug, cfg.seed, caches), batch_size=t.batch_size, sampler=sampler,
+                          num_workers=workers, collate_fn=collate, persistent_workers=workers > 0,
+                          pin_memory=self.device.type == "cuda", prefetch_factor=4 if workers else None)
+
+    def latent_caches(self) -> dict | None:
+        if not self.cfg.data.cache_latents:
+            return None
+        from simedit.train.data.latents import build_caches
+        cache_dir = Path(self.cfg.data.cache_dir or self.out / "latent_cache")
+        return build_caches(self.plan, self.c.vae, self.cfg.data, cache_dir, self.acc, self.frozen.weight_dtype)
+
+    def _reduce(self, value: torch.Tensor) -> float:
+        return float(self.acc.reduce(value.detach().float().reshape(1), reduction="mean").item())
+
     def run(self, resume: bool = False, stop_after: int | None = None, progress: bool = True) -> TrainResult:
         """Train to train.max_steps (or stop after `stop_after` steps, with a checkpoint)."""
-        cfg, t = self.cfg, self.cfg.train
-        self.out.mkdir(parents=True, exist_ok=True)
+        cfg, t, acc = self.cfg, self.cfg.train, self.acc
+        main = acc.is_main_process
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        acc.wait_for_everyone()
         start = self.load_state_dict(load_latest(self.out)[1]) if resume else 0
         end = t.max_steps if stop_after is None else min(t.max_steps, start + stop_after)
-        result = TrainResult(self.out, start, end, [])
+        result = TrainResult(self.out, start, end, [], processes=acc.num_processes, main_process=main)
         if start >= t.max_steps:
             log.warning("already at step %d of %d; nothing to train", start, t.max_steps)
-        val_examples = self.validation_examples() if cfg.validation.num_examples or cfg.validation.examples else []
-        per_step = t.batch_size * t.gradient_accumulation
-        loader = DataLoader(PairStream(self.plan, AugmentConfig(cfg.data.resolution, cfg.data.random_crop, cfg.data.flip), cfg.seed),
-                            batch_size=t.batch_size, sampler=StepSampler(self.plan, start, end, per_step),
-                            num_workers=cfg.data.num_workers, collate_fn=collate,
-                            persistent_workers=False, pin_memory=self.device.type == "cuda")
-        batches = iter(loader)
-        log_file = (self.out / "train_log.jsonl").open("a")
-        bar = tqdm(total=end, initial=start, unit="step", desc="train", disable=not progress, dynamic_ncols=True)
+        val_examples = (self.validation_examples() if main and (cfg.validation.num_examples or cfg.validation.examples)
+                        else [])
+        batches = iter(self.loader(start, end, self.latent_caches()))
+        restarts = set(self.plan.restarts())
+        log_file = (self.out / "train_log.jsonl").open("a") if main else None
+        bar = tqdm(total=end, initial=start, unit="step", desc="train", disable=not progress or not main,
+                   dynamic_ncols=True)
         t0 = time.perf_counter()
         for step in range(start, end):
             stage = self.plan.locate(step)[0]
+            if step in restarts:
+                self.restart_from_ema()
             self.optimizer.zero_grad(set_to_none=True)
-            total, stats = 0.0, {}
+            total = torch.zeros((), device=self.device)
+            parts: dict[str, list[torch.Tensor]] = {}
             for micro in range(t.gradient_accumulation):
                 batch = next(batches)
                 for name, reason in batch["skipped"]:
                     self.skips.skip(name, reason)
-                loss, stats = self.compute_loss(batch, _step_generator(cfg.seed, step, micro), self.pools[stage],
-                                                sample_rng(cfg.seed, 1, step, micro))
-                self.scaler.scale(loss / t.gradient_accumulation).backward()
-                total += loss.item() / t.gradient_accumulation
+                # Gradients are averaged across processes only on the last micro-batch.
+                sync = contextlib.nullcontext() if micro == t.gradient_accumulation - 1 else acc.no_sync(self.unet)
+                with sync:
+                    loss, stats = self.compute_loss(batch, stage)
+                    acc.backward(loss / t.gradient_accumulation)
+                total += loss.detach() / t.gradient_accumulation
+                for k, v in stats.items():
+                    parts.setdefault(k, []).append(v)
+                if self.pools[stage] is not None and "action" not in stats:
+                    self.action_skipped += 1
+                    if self.action_skipped <= WARN_FIRST:
+                        log.warning("EditAction: no item of step %d had a negative with another action "
+                                    "(or all its texts were dropped); the action loss skipped this micro-batch "
+                                    "(%d so far)", step, self.action_skipped)
             if t.max_grad_norm:
-                self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.params, t.max_grad_norm)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
+                acc.clip_grad_norm_(self.params, t.max_grad_norm)
+            self.optimizer.step()
             self.lr_scheduler.step()
             if self.ema:
-                self.ema.update(self.unet, step)
+                self.ema.step(self.params)
             done = step + 1
-            result.losses.append(total)
+            loss_value = self._reduce(total)
+            result.losses.append(loss_value)
             bar.update(1)
-            bar.set_postfix(loss=f"{total:.4f}", lr=f"{self.lr_scheduler.get_last_lr()[0]:.2e}", stage=stage,
-                            skipped=self.skips.total)
+            lr = self.lr_scheduler.get_last_lr()[0]
+            bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", stage=stage, skipped=self.skips.total)
             if done % t.log_every == 0 or done == end:
-                log_file.write(json.dumps({"step": done, "loss": total, **stats, "lr": self.lr_scheduler.get_last_lr()[0]}) + "\n")
-                log_file.flush()
+                # Each part averaged over the micro-batches where it ran, then over processes.
+                means = {k: self._reduce(torch.stack(v).mean()) for k, v in parts.items()}
+                if log_file:
+                    log_file.write(json.dumps({"step": done, "loss": loss_value, **means, "lr": lr}) + "\n")
+                    log_file.flush()
             if done % t.checkpoint_every == 0 or done == end:
-                save_checkpoint(self.out, done, self.state_dict(done), t.keep_checkpoints)
+                skipped = self._all_skips()
+                if main:
+                    save_checkpoint(self.out, done, self.state_dict(done, skipped), t.keep_checkpoints)
+                acc.wait_for_everyone()
             if val_examples and (done % cfg.validation.every == 0 or done == t.max_steps):
                 result.validation_grids.append(self.validate(done, val_examples))
         bar.close()
-        log_file.close()
+        if log_file:
+            log_file.close()
         elapsed = time.perf_counter() - t0
         result.steps_per_second = (end - start) / elapsed if elapsed > 0 and end > start else 0.0
-        result.skipped = Counter(self.skips.counts)
+        result.skipped = self._all_skips()
+        result.action_loss_skipped = self.action_skipped
         if end >= t.max_steps:
-            result.final_dir = self.save_pipeline(self.out / "final")
+            if main:
+                result.final_dir = self.save_pipeline(self.out / "final")
+            acc.wait_for_everyone()
+            result.final_dir = self.out / "final"
         return result
+
+    def _all_skips(self) -> Counter:
+        """Skipped pairs counted by every process, summed."""
+        if self.acc.num_processes == 1:
+            return Counter(self.skips.counts)
+        from accelerate.utils import gather_object
+        total: Counter = Counter()
+        for counts in gather_object([dict(self.skips.counts)]):
+            total.update(counts)
+        return total
 
 
 def train(cfg: Config, resume: bool = False, stop_after: int | None = None, progress: bool = True,

@@ -1,40 +1,17 @@
-"""The training objective: InstructPix2Pix noise prediction, plus EditAction's optional terms.
+"""The training objective's terms: InstructPix2Pix noise prediction, plus EditAction's.
 
 - static: || eps - eps_theta(x_t, t, image, text) ||^2 on the target latent, with the source
   latent concatenated to x_t (InstructPix2Pix).
 - action (EditAction eq. 4-5): the diffusion model as a classifier between the true instruction c
-  and a random instruction c' sharing no word with it; p(c | x0, i) = softmax over (-L_c, -L_c'),
-  each L an ELBO estimate with the same noise and timestep, and we minimise -log p(c | x0, i)
-  = softplus(L_c - L_c').
+  and a negative c' with another action (`data/actions.py`); p(c | x0, i) = softmax over
+  (-L_c, -L_c'), each L an ELBO estimate with the same noise and timestep, and we minimise
+  -log p(c | x0, i) = softplus(L_c - L_c').
 - reg (eq. 6): || eps_frozen - eps_theta ||^2 toward the frozen initial UNet.
 """
 from __future__ import annotations
 
-import re
-
-import numpy as np
 import torch
 import torch.nn.functional as F
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def words(text: str) -> set[str]:
-    """EditAction's "tokens" are words here (our tiny tokenizer is character-level, where every
-    pair of instructions would share tokens)."""
-    return set(_WORD.findall(text.lower()))
-
-
-def pick_negative(instruction: str, pool: list[str], rng: np.random.Generator, tries: int = 64) -> str | None:
-    """A random instruction from `pool` sharing no word with `instruction`; None if none found."""
-    if not pool:
-        return None
-    own = words(instruction)
-    for j in rng.integers(0, len(pool), size=min(tries, 4 * len(pool))):
-        cand = pool[int(j)]
-        if not (words(cand) & own):
-            return cand
-    return None
 
 
 def per_example_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -100,31 +100,20 @@ def frozen_copy(unet: nn.Module) -> nn.Module:
     return ref
 
 
-class EMA:
-    """Exponential moving average of the trainable weights (kept in float32)."""
+def make_ema(params: list[nn.Parameter], decay: float):
+    """diffusers' EMAModel over the trainable parameters (float32 copies on their device), as
+    diffusers' train_instruct_pix2pix.py uses it: decay min(decay, (1 + k) / (10 + k)) after k
+    updates. A checkpoint's EMA is loaded on the CPU: `place_ema` puts it back with the weights."""
+    from diffusers.training_utils import EMAModel
 
-    def __init__(self, unet: nn.Module, decay: float):
-        self.decay = decay
-        self.shadow = {n: p.detach().float().clone() for n, p in unet.named_parameters() if p.requires_grad}
+    return EMAModel(params, decay=decay)
 
-    @torch.no_grad()
-    def update(self, unet: nn.Module, step: int) -> None:
-        d = min(self.decay, (1 + step) / (10 + step))  # warm-up so early averages are not stuck at init
-        for n, p in unet.named_parameters():
-            if n in self.shadow:
-                self.shadow[n].lerp_(p.detach().float(), 1 - d)
 
-    @torch.no_grad()
-    def swap_into(self, unet: nn.Module) -> None:
-        """Exchange the EMA weights and the live weights (call twice to restore)."""
-        for n, p in unet.named_parameters():
-            if n in self.shadow:
-                live = p.detach().float().clone()
-                p.copy_(self.shadow[n].to(p.dtype))
-                self.shadow[n] = live
-
-    def state_dict(self) -> dict:
-        return {"decay": self.decay, "shadow": self.shadow}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.decay, self.shadow = state["decay"], state["shadow"]
+def place_ema(ema, params: list[nn.Parameter]) -> None:
+    """Put the EMA copy on the weights' device (after loading a checkpoint: torch.load maps it to
+    the CPU, and the next update would mix a CPU copy with GPU weights)."""
+    device = params[0].device if params else None
+    ema.to(device=device)
+    wrong = {str(s.device) for s in ema.shadow_params} - {str(device)}
+    if wrong:  # cannot happen after .to(); a bug if it does
+        raise RuntimeError(f"EMA copy on {wrong}, weights on {device}")

@@ -39,7 +39,7 @@ def edit(unet, vae, text_encoder, tokenizer, scheduler, sources: torch.Tensor, i
     b = sources.shape[0]
     text = encode_text(tokenizer, text_encoder, instructions, device)
     null = encode_text(tokenizer, text_encoder, [""], device).expand(b, -1, -1)
-    image = vae.encode(sources).latent_dist.mode()  # unscaled, like the diffusers IP2P pipeline
+    image = vae.encode(sources.to(vae.dtype)).latent_dist.mode().float()  # unscaled, like the diffusers IP2P pipeline
     # Order as in StableDiffusionInstructPix2PixPipeline: (text+image, image only, neither).
     text3 = torch.cat([text, null, null])
     image3 = torch.cat([image, image, torch.zeros_like(image)])
@@ -55,7 +55,7 @@ def edit(unet, vae, text_encoder, tokenizer, scheduler, sources: torch.Tensor, i
         e_full, e_img, e_none = eps.chunk(3)
         eps = e_none + guidance_scale * (e_full - e_img) + image_guidance_scale * (e_img - e_none)
         latents = scheduler.step(eps, t, latents, generator=generator).prev_sample
-    return vae.decode(latents / vae.config.scaling_factor).sample.clamp(-1, 1)
+    return vae.decode((latents / vae.config.scaling_factor).to(vae.dtype)).sample.float().clamp(-1, 1)
 
 
 def to_pil(x: torch.Tensor) -> Image.Image:

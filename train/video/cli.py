@@ -2,13 +2,16 @@
 
     video-pairs ssv2 --videos DIR --labels LABELS.json --out OUT_DIR [options]
     video-pairs segments --videos DIR --csv SEGMENTS.csv --out OUT_DIR [--columns role=name,...] [options]
+    video-pairs calibrate [--measure pixel|phash|embedding] [--model-path DIR] [--n 30]
 
 Options (flags override `--config FILE.yaml`, whose keys are the same names with underscores:
-measure, min_similarity, max_similarity, size, pixel_tolerance, model_path, drop_words,
-last_offset, best_pair, candidates, max_side, limit):
+measure, min_similarity, max_similarity, size, pixel_tolerance, model_path, camera_motion,
+max_shift, max_zoom, drop_words, last_offset, best_pair, candidates, max_side, limit):
     --measure pixel|phash|embedding   frame similarity (embedding needs --model-path, a local folder)
-    --min-similarity X                below: camera move / too different (rejected)
-    --max-similarity X                above: near-identical (rejected)
+    --min-similarity X                below: too different, a cut (rejected); default per measure
+    --max-similarity X                above: near-identical (rejected); default per measure
+    --max-shift F / --max-zoom F      camera-move limits (fraction of the frame / |scale - 1|)
+    --no-camera-check                 keep pairs whose camera moved
     --best-pair [--candidates K]      EditWorld: most-changed passing pair among K frames
     --last-offset N                   use the N-th frame from the end (ssv2)
     --drop-words "a,b" | --no-drop-words   keyword filter (ssv2 default: AURORA's list; segments: none)
@@ -27,7 +30,8 @@ from simedit.render.common.command import run_command
 from simedit.render.common.yaml_file import read_yaml
 from simedit.train.errors import TrainError
 
-FILTER_KEYS = ("measure", "min_similarity", "max_similarity", "size", "pixel_tolerance", "model_path")
+FILTER_KEYS = ("measure", "min_similarity", "max_similarity", "size", "pixel_tolerance", "model_path",
+               "camera_motion", "max_shift", "max_zoom")
 OTHER_KEYS = ("drop_words", "last_offset", "best_pair", "candidates", "max_side", "limit")
 
 
@@ -51,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--max-similarity", type=float)
         s.add_argument("--size", type=int, help="pixel measure: downscaled side (default 32)")
         s.add_argument("--pixel-tolerance", type=float, help="pixel measure: channel change that counts, on [0,1]")
+        s.add_argument("--max-shift", type=float, help="camera move above this translation (fraction of the frame)")
+        s.add_argument("--max-zoom", type=float, help="camera move above this zoom (|scale - 1|)")
+        s.add_argument("--no-camera-check", dest="camera_motion", action="store_false", default=None,
+                       help="do not reject pairs whose camera moved")
         s.add_argument("--best-pair", action="store_true", default=None)
         s.add_argument("--candidates", type=int)
         s.add_argument("--last-offset", type=int)
@@ -59,7 +67,24 @@ def _parser() -> argparse.ArgumentParser:
         g = s.add_mutually_exclusive_group()
         g.add_argument("--drop-words", help="comma-separated words/phrases; labels containing one are dropped")
         g.add_argument("--no-drop-words", action="store_true")
+    c = sub.add_parser("calibrate", help="measure a similarity on synthetic clips and suggest its thresholds")
+    c.add_argument("--measure", choices=("pixel", "phash", "embedding"), default="pixel")
+    c.add_argument("--model-path", help="local CLIP-style model folder for --measure embedding")
+    c.add_argument("--n", type=int, default=30, help="pairs per case (default 30)")
+    c.add_argument("--seed", type=int, default=0)
     return p
+
+
+def _calibrate(a: argparse.Namespace) -> int:
+    from simedit.train.video import calibration
+    from simedit.train.video.frame_filters import FilterConfig, make_similarity
+
+    sim = make_similarity(FilterConfig(measure=a.measure, model_path=a.model_path))
+    table = calibration.measure(sim, n=a.n, seed=a.seed)
+    lo, hi = calibration.suggest(table)
+    print(calibration.format_table(table))
+    print(f"suggested for {a.measure}: --min-similarity {lo} --max-similarity {hi}")
+    return 0
 
 
 def _settings(a: argparse.Namespace) -> dict:
@@ -89,6 +114,8 @@ def _settings(a: argparse.Namespace) -> dict:
 
 def _run(argv: list[str]) -> int:
     a = _parser().parse_args(argv)
+    if a.cmd == "calibrate":
+        return _calibrate(a)
     from simedit.train.video.frame_filters import FilterConfig
     from simedit.train.video.pairs import (
         DEFAULT_DROP_WORDS,

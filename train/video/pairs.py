@@ -11,19 +11,23 @@ Two inputs:
   placeholders in order (the `label` when there is no template), first letter lower-cased.
   Labels whose *template* (so object names never trigger it) contains a drop word are skipped;
   the default list is AURORA's (appendix E). A word matches at a word start: "show" drops
-  "Showing [something] to the camera".
+  "Showing [something] to the camera". AURORA's script also drops a label with "falls off"
+  unless it has a "but" ("... but it does not fall off" keeps what happened visible).
 - **Segment annotations** (EPIC-Kitchens / MPII-Cooking style CSV): one row per segment with a
   video id, start and stop (frame numbers, 0-based in the decoded video, or timestamps
   `HH:MM:SS.fff` / seconds; timestamps win when both are present), and a narration (or verb and
   noun). The pair is the first and last frame of the segment; the instruction the narration,
   else "verb noun".
 
-Every pair then goes through the frame-pair filter (`simedit.train.video.frame_filters`): near-identical
-pairs and camera moves are rejected. With `best_pair`, `candidates` frames spread evenly over the
-clip are compared and the pair with the largest change that still passes is kept (EditWorld).
+Every pair then goes through the frame-pair filter (`simedit.train.video.frame_filters`): camera
+moves, near-identical pairs and cuts are rejected. With `best_pair`, `candidates` frames spread
+evenly over the clip are compared and the pair with the largest change that passes the same
+checks is kept (EditWorld). Each row records its `action` (the Something-Something template, or
+the segment's verb) for EditAction's negatives.
 
-Unreadable or missing videos are skipped and counted (a warning for the first few); the report
-counts everything. Frames are decoded with PyAV (FFmpeg). Every file is written atomically.
+Unreadable or missing videos are skipped and counted (a warning for the first few), and so is a
+segment that runs past the end of its video (`segment_past_end`: its annotation does not fit
+the file); the report counts everything. Frames are decoded with PyAV (FFmpeg). Every file is written atomically.
 """
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ from tqdm.auto import tqdm
 from simedit.render.common.atomic import atomic_write
 from simedit.train.errors import TrainError
 from simedit.render.common.images import save_image
-from simedit.train.video.frame_filters import FilterConfig, best_pair, judge, make_similarity
+from simedit.train.video.frame_filters import FilterConfig, best_pair, judge_pair, make_similarity
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +56,22 @@ DEFAULT_DROP_WORDS: tuple[str, ...] = (
     "pretend", "holding", "fail", "roll", "then letting it", "until it falls down", "spin",
     "nothing happens", "show", "falling like", "squeezing", "throwing", "slightly",
 )
+# AURORA's filter_keywords.py: (phrase, unless this word is present too).
+EXCEPT_UNLESS: tuple[tuple[str, str], ...] = (("falls off", "but"),)
 VIDEO_EXTENSIONS = (".webm", ".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ogv")
 WARN_FIRST = 5
 
 
 class Unreadable(Exception):
     """A video that cannot be opened or decoded (skipped and counted)."""
+
+    reason = "unreadable_video"
+
+
+class SegmentPastEnd(Unreadable):
+    """A segment whose stop lies beyond the last frame of its video."""
+
+    reason = "segment_past_end"
 
 
 @dataclass
@@ -106,6 +120,15 @@ def matches_drop_word(text: str, words: Iterable[str]) -> str | None:
     for w in words:
         if re.search(r"\b" + re.escape(w.lower()), low):
             return w
+    return None
+
+
+def dropped_unless(text: str, rules: Iterable[tuple[str, str]] = EXCEPT_UNLESS) -> str | None:
+    """AURORA's "falls off" rule: the phrase drops the label unless the other word is there too."""
+    low = text.lower()
+    for phrase, unless in rules:
+        if phrase in low and not re.search(r"\b" + re.escape(unless) + r"\b", low):
+            return phrase
     return None
 
 
@@ -171,12 +194,16 @@ def ssv2_clips(labels_json: str | Path, drop_words: Iterable[str] = DEFAULT_DROP
         else:
             rejected["no_label"] += 1
             continue
+        if drop_words and dropped_unless(text):
+            rejected["falls_off"] += 1
+            continue
         if matches_drop_word(probe, drop_words):
             rejected["drop_word"] += 1
             continue
         vid = str(r["id"])
+        action = re.sub(r"\[[^\]]*\]", "[something]", template) if template else None
         clips.append(Clip(key=_safe(vid), video_id=vid, instruction=text,
-                          meta={"dataset": "ssv2", "template": template}))
+                          meta={"dataset": "ssv2", "template": template, **({"action": action} if action else {})}))
     return clips
 
 
@@ -263,8 +290,9 @@ def segment_clips(csv_path: str | Path, columns: dict[str, str] | None = None,
             continue
         vid = r[cols["video"]]
         seg_id = r.get(cols.get("id", ""), "") or f"{vid}_{n}"
+        verb = r.get(cols.get("verb", ""), "")
         clips.append(Clip(key=_safe(seg_id), video_id=vid, instruction=instr, start=a, stop=b, unit=unit,
-                          meta={"dataset": "segments", "line": n}))
+                          meta={"dataset": "segments", "line": n, **({"action": verb} if verb else {})}))
     return clips
 
 
@@ -344,6 +372,9 @@ def decode_clip(path: str | Path, start: float | None = None, stop: float | None
                 n = len(frames)
                 picks = sorted({round(i * (n - 1) / (candidates - 2)) for i in range(candidates - 1)}) if n > 1 else [0]
                 kept += [(frames[p][0], _resize(frames[p][1].to_image(), max_side)) for p in picks]
+        if b is not None and broken is None and counter <= b and (wanted or len(kept) < 2):
+            # The video ended (cleanly) before the segment's stop: the annotation does not fit it.
+            raise SegmentPastEnd(f"{path}: segment {a}..{b} runs past the last frame ({counter - 1})")
         if len(kept) < 2:
             why = f" ({broken.__class__.__name__}: {broken})" if broken else ""
             raise Unreadable(f"{path}: fewer than two decodable frames in the clip{why}")
@@ -383,10 +414,10 @@ def make_pairs(clips: list[Clip], videos_dir: str | Path, out_dir: str | Path, c
         try:
             frames = decode_clip(path, clip.start, clip.stop, clip.unit, k, cfg.last_offset, cfg.max_side)
         except Unreadable as e:
-            report.rejected["unreadable_video"] += 1
+            report.rejected[e.reason] += 1
             warned += 1
             if warned <= WARN_FIRST:
-                log.warning("skipping unreadable video: %s (%d so far)", e, warned)
+                log.warning("skipping video: %s (%d so far)", e, warned)
             return
         if cfg.best_pair:
             i, j, s = best_pair([f for _, f in frames], sim, cfg.filter)
@@ -396,8 +427,7 @@ def make_pairs(clips: list[Clip], videos_dir: str | Path, out_dir: str | Path, c
             (ia, fa), (ib, fb) = frames[i], frames[j]  # type: ignore[index]
         else:
             (ia, fa), (ib, fb) = frames[0], frames[-1]
-            s = sim(fa, fb)
-            reason = judge(s, cfg.filter)
+            reason, s = judge_pair(fa, fb, sim, cfg.filter)
             if reason:
                 report.rejected[reason] += 1
                 return
