@@ -132,6 +132,10 @@ class AttributeKind(EditKind):
         ok = np.linalg.norm(after - named) < np.linalg.norm(before - named)
         return "" if ok else f"mean color did not move toward {edit.params['to_color']}"
 
+    def no_change_prompts(self, subtype: str) -> tuple[str, ...]:
+        # "make the blue mug blue": the state the source already shows
+        return ("already_true", "absent_object") if subtype == "color" else ("absent_object",)
+
     def check_feasible(self, ctx: EditContext, spec_path: str) -> None:
         super().check_feasible(ctx, spec_path)
         for i, word in enumerate(ctx.edit_spec.subtypes.color.colors):

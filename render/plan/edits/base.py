@@ -122,9 +122,10 @@ class EditKind(ABC):
     # --- evaluation -------------------------------------------------------------------------
     def no_change_prompts(self, subtype: str) -> tuple[str, ...]:
         """How DiscEdit may build a no-change prompt for this subtype, in order of preference:
+        "already_true" (the inverse edit phrased on the source, which already shows that state),
         "invariant_rotation" (name an object of the scene that looks the same however it turns,
-        a ball, instead of the edited one) and/or "absent_object" (name an object absent from
-        the scene); () when none exists."""
+        a ball, instead of the edited one), "absent_object" (name an object absent from the
+        scene); () when none exists."""
         return ("absent_object",)
 
     # --- feasibility ----------------------------------------------------------------------

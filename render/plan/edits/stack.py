@@ -211,6 +211,11 @@ class StackKind(EditKind):
         return "" if after <= OFF_SHARE and floor >= 0.5 else (
             f"not clear of the support in the target ({after:.2f} on it, {floor:.2f} on the floor)")
 
+    def no_change_prompts(self, subtype: str) -> tuple[str, ...]:
+        # put_on's inverse on the source ("take the cup off the book" while it stands beside it)
+        # asks for what the image already shows
+        return ("already_true", "absent_object")
+
     def invert(self, edit: Edit, source: Scene, target: Scene) -> Edit | None:
         other = "take_off" if edit.subtype == "put_on" else "put_on"
         return Edit(self.name, other, list(edit.objects), list(edit.references), dict(edit.params))
