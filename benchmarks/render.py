@@ -1,14 +1,16 @@
-"""Pairs per hour of the full `render` job, and the share of wall time outside Cycles.
+"""Pairs per hour of the full `render` job, with region rendering on and off, in one run.
 
-    python benchmarks/render.py [--n 6] [--size 256] [--samples 32] [--spec scenes/mixed.yaml] [--device CPU]
+    python benchmarks/render.py [--n 6] [--size 256] [--samples 32] [--spec mixed] [--device CPU]
 
-Runs the real pipeline (plan, settle, render source and target, verify, write) into a
-temporary directory and prints the run's own summary: pairs/hour, and the share of wall time
-spent outside Cycles' render calls (scene building, I/O, verification, planning; target < 10%).
+Runs the real pipeline (plan, settle, render source and target, verify, write) twice on the same
+samples into temporary directories: with the default region rendering (the target rendered only
+where the edit can show, render/region.py) and with `--full-target`. Prints each run's own
+summary (pairs/hour, share of wall time outside the renderer) and the ratio.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,25 +19,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def run(args: argparse.Namespace, out: str, *extra: str) -> tuple[float, str]:
+    cmd = [sys.executable, "-m", "simedit.render.cli", "--spec", args.spec, "--n", str(args.n), "--out", out,
+           "--size", str(args.size), "--samples", str(args.samples), "--device", args.device, *extra]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(result.stderr)
+    rate = float(re.search(r"([\d.]+) pairs/hour", result.stdout).group(1))
+    return rate, result.stdout.strip().splitlines()[0]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=6, help="accepted pairs")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--samples", type=int, default=32)
-    p.add_argument("--spec", default="scenes/mixed.yaml")
+    p.add_argument("--spec", default="mixed")
     p.add_argument("--device", default="CPU", choices=["CPU", "GPU"])
     p.add_argument("--workers", type=int, default=None)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "simedit.render.cli", "--spec", args.spec, "--n", str(args.n), "--out", tmp,
-               "--size", str(args.size), "--samples", str(args.samples), "--device", args.device]
-        if args.workers:
-            cmd += ["--workers", str(args.workers)]
-        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        if result.returncode:
-            sys.exit(result.stderr)
-        print(f"{args.spec} at {args.size}x{args.size}, {args.samples} samples, {args.device}:")
-        print(result.stdout.strip())
+        region, region_line = run(args, f"{tmp}/region")
+        full, full_line = run(args, f"{tmp}/full", "--full-target")
+    print(f"{args.spec} at {args.size}x{args.size}, {args.samples} samples, {args.device}, {args.n} pairs:")
+    print(f"  region rendering: {region_line}")
+    print(f"  full targets:     {full_line}")
+    print(f"region / full: {region / full:.2f}x pairs per hour")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=None, metavar="PX", help="override image width and height")
     p.add_argument("--samples", type=int, default=None, help="override samples per pixel")
     p.add_argument("--force", action="store_true", help="write into a directory made by a different spec")
+    p.add_argument("--full-target", action="store_true",
+                   help="render every target in full (default: only the region the edit can change, composited "
+                   "onto the source)")
 
     sub = p.add_subparsers(dest="command", metavar="{preview,export}", title="commands on a finished run")
     pre = sub.add_parser("preview", help="contact sheet of a run: source | target, instruction")
@@ -88,6 +91,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         catalog=Path(args.catalog) if args.catalog else None, seed=args.seed, dry_run=args.dry_run,
         workers=args.workers, device=args.device, depth=args.depth, size=args.size, samples=args.samples,
         force=args.force, backend=args.backend, executor=args.executor, command=["render", *argv],
+        target_region=not args.full_target,
     )
 
 

@@ -34,6 +34,7 @@ class RenderSettings:
     threads: int = 0  # 0 = one per core
     seed: int = 0  # noise seed used when render()/render_pair() get seed=None
     backend: str = DEFAULT_BACKEND
+    region: bool = True  # render_pair renders only the part of the target the edit can change
 
 
 @dataclass
@@ -42,6 +43,7 @@ class RenderOutput:
     mask: np.ndarray  # (H, W) uint16: k+1 for the object with uid "o<k>", 0 = background/floor
     depth: np.ndarray | None = None  # (H, W) float32 meters along the view axis; inf = sky
     engine_seconds: float = 0.0  # wall time inside the engine's render call
+    region: list[int] | None = None  # a target rendered only in [x0, y0, x1, y1) (the rest is the source's)
 
 
 class Renderer(ABC):

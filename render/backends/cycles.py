@@ -12,6 +12,7 @@ the `Render Result` pixels are not readable.
 """
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import sys
@@ -29,6 +30,7 @@ from simedit.render.common.colorspace import linear_to_srgb8
 from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings
 from simedit.render.common.errors import SimEditError
+from simedit.render.region import Region, edit_region
 from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World, mask_value
 
 if TYPE_CHECKING:
@@ -89,6 +91,7 @@ class CyclesRenderer(Renderer):
         self._lights: list[bpy.types.Object] = []
         self._world_spec: World | None = None
         self._floor_spec: Floor | None = None
+        self._hdri_peaks: dict[str, tuple[float, float]] = {}  # azimuth, elevation of each map's brightest spot
         self._tmp = Path(tempfile.mkdtemp(prefix="simedit-render-"))
         self._reset_blender()
         self._configure(self.settings)
@@ -97,6 +100,28 @@ class CyclesRenderer(Renderer):
     def render(self, scene: Scene, seed: int | None = None) -> RenderOutput:
         self.sync(scene)
         return self._render(self.settings.seed if seed is None else seed, scene.camera)
+
+    def render_pair(self, source: Scene, target: Scene, seed: int | None = None) -> tuple[RenderOutput, RenderOutput]:
+        """The source in full; the target only where the edit can show (`region.py`), composited
+        onto the source (same seed: every pixel outside is the source's; inside, a border render
+        reproduces a full render exactly). Denoising needs the whole frame: then both in full."""
+        seed = self.settings.seed if seed is None else seed
+        src = self.render(source, seed)
+        region = None
+        if self.settings.region and not self.settings.denoise:
+            region = edit_region(source, target, self.catalog, self._environment_lights(source.world))
+        if region is None:
+            return src, self.render(target, seed)
+        self.sync(target)
+        crop = self._render(seed, target.camera, region)
+        tgt = RenderOutput(rgb=src.rgb.copy(), mask=src.mask.copy(),
+                           depth=None if src.depth is None else src.depth.copy(),
+                           engine_seconds=crop.engine_seconds, region=region.as_list())
+        box = (slice(region.y0, region.y1), slice(region.x0, region.x1))
+        tgt.rgb[box], tgt.mask[box] = crop.rgb, crop.mask
+        if tgt.depth is not None:
+            tgt.depth[box] = crop.depth
+        return src, tgt
 
     def sync(self, scene: Scene) -> None:
         """Make the Blender scene match `scene`, touching only datablocks that differ."""
@@ -122,6 +147,25 @@ class CyclesRenderer(Renderer):
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _environment_lights(self, world: World) -> list[tuple[float, float, float]]:
+        """The direction the world map's brightest spot shines along (its sun, window or lamp),
+        for the shadows it casts; none for a plain world."""
+        if world.hdri is None:
+            return []
+        if world.hdri not in self._hdri_peaks:
+            img = _load_image(HDRI_DIR / f"{world.hdri}.exr", field="world.hdri")
+            w, h = img.size
+            px = np.asarray(img.pixels[:], np.float32).reshape(h, w, 4)
+            lum = px[..., :3] @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+            row, col = np.unravel_index(int(np.argmax(lum)), lum.shape)
+            # measured on Blender's equirectangular lookup: the image's center column looks along
+            # +X, azimuth grows to the left (u = 0.75 is -Y); rows count up from the bottom
+            self._hdri_peaks[world.hdri] = (math.pi * (1 - 2 * (col + 0.5) / w), math.pi * ((row + 0.5) / h - 0.5))
+        az, el = self._hdri_peaks[world.hdri]
+        az -= world.rotation  # the mapping node turns the lookup vector by +rotation
+        toward = (math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el))
+        return [tuple(-c for c in toward)]
 
     def __del__(self) -> None:  # best effort: temp files must not pile up
         try:
@@ -410,19 +454,31 @@ class CyclesRenderer(Renderer):
         return mesh
 
     # ---- rendering -----------------------------------------------------------------
-    def _render(self, seed: int, cam: Camera) -> RenderOutput:
+    def _render(self, seed: int, cam: Camera, region: Region | None = None) -> RenderOutput:
+        """One frame, or with `region` only that box of it (Cycles border render, cropped)."""
         if seed != self.scene.cycles.seed:
             self.scene.cycles.seed = seed
             # With persistent data Cycles misses a bare seed change; tagging the scene re-syncs
             # the integrator (measured: renders then match a fresh session with that seed).
             self.scene.update_tag()
-        path = Path(self.scene.render.filepath)
+        r = self.scene.render
+        width, height = cam.width, cam.height
+        if region is not None:
+            # border coordinates are fractions of the frame, y from the bottom
+            r.use_border, r.use_crop_to_border = True, True
+            r.border_min_x, r.border_max_x = region.x0 / width, region.x1 / width
+            r.border_min_y, r.border_max_y = 1 - region.y1 / height, 1 - region.y0 / height
+            width, height = region.x1 - region.x0, region.y1 - region.y0
+        path = Path(r.filepath)
         path.unlink(missing_ok=True)
         start = time.perf_counter()
-        bpy.ops.render.render(write_still=True)
+        try:
+            bpy.ops.render.render(write_still=True)
+        finally:
+            r.use_border = r.use_crop_to_border = False
         seconds = time.perf_counter() - start
         try:
-            out = _read_exr(path, cam.width, cam.height, self.settings.depth)
+            out = _read_exr(path, width, height, self.settings.depth)
             out.engine_seconds = seconds
             return out
         finally:

@@ -22,6 +22,7 @@ class RunOptions:
     size: int | None = None  # overrides the spec's image width and height
     samples: int | None = None  # overrides the spec's samples per pixel
     force: bool = False
+    target_region: bool = True  # render only the part of the target the edit can change
     backend: str = DEFAULT_BACKEND
     executor: str = DEFAULT_EXECUTOR
     command: list[str] = field(default_factory=list)  # the command line, for the run record

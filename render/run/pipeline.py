@@ -84,7 +84,10 @@ class Progress:
                 self.writer.write_exhausted(result.index)
             else:
                 a = result.accepted
-                self.writer.write_pair(a.sample.to_dict(), a.source, a.target, a.figures)
+                plan = a.sample.to_dict()
+                if a.target.region is not None:  # the target was rendered there only (region.py)
+                    plan["target_region"] = a.target.region
+                self.writer.write_pair(plan, a.source, a.target, a.figures)
                 self.accepted += 1
             if self.bar is not None:
                 hours = (time.perf_counter() - self.started) / 3600
@@ -99,20 +102,21 @@ class Progress:
 def render_settings(inputs: RunInputs, options: RunOptions, workers: int) -> RenderSettings:
     threads = 0 if options.device == "GPU" else max(1, (os.cpu_count() or 1) // workers)
     return RenderSettings(samples=inputs.spec.render.samples, denoise=inputs.spec.render.denoise, depth=options.depth,
-                          device=options.device, threads=threads, backend=options.backend)
+                          device=options.device, threads=threads, backend=options.backend,
+                          region=options.target_region and not inputs.spec.render.denoise)
 
 
 def run(options: RunOptions) -> int:
     inputs, planner = load_inputs(options)
     spec_dump = inputs.spec.model_dump(mode="json")
-    record = make_record(
-        spec=spec_dump, spec_path=str(options.spec), spec_hash=dict_hash(spec_dump),
-        catalog_path=str(inputs.catalog.path), catalog_hash=inputs.catalog.hash(), versions=versions(),
-        argv=options.command or None,
-    )
     executor = create_executor(options.executor)
     workers = options.workers or default_workers(options.device)
     settings = render_settings(inputs, options, workers)
+    record = make_record(
+        spec=spec_dump, spec_path=str(options.spec), spec_hash=dict_hash(spec_dump),
+        catalog_path=str(inputs.catalog.path), catalog_hash=inputs.catalog.hash(), versions=versions(),
+        argv=options.command or None, render_options={"target_region": settings.region},
+    )
     planners = [planner]  # the first slot reuses the planner that validated the spec
     slots_made: list[int] = []
     logs = make_dir(options.out / LOGS)

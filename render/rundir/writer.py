@@ -33,7 +33,10 @@ from simedit.render.rundir.lock import RunLock
 log = logging.getLogger(__name__)
 
 # Hashes that must match to continue a run in the same directory.
-RESUME_KEYS = ("spec_hash", "catalog_hash")
+RESUME_KEYS = ("spec_hash", "catalog_hash", "render_options")
+# what a record written before a key existed meant by it: runs before region rendering rendered
+# every target in full
+LEGACY = {"render_options": {"target_region": False}}
 PAIR_FILE = re.compile(r"^(\d{6,})_(source|target)\.(png|npy)$")
 
 
@@ -69,15 +72,18 @@ def make_record(
     catalog_hash: str,
     versions: dict[str, str | None],
     argv: list[str] | None = None,
+    render_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The run record written to run.json. `spec_hash`/`catalog_hash` are what a resumed run
-    must match; `versions` is the caller's {package: version} (python, simedit, bpy, ...)."""
+    """The run record written to run.json. `spec_hash`, `catalog_hash` and `render_options`
+    (choices that change pixels, such as rendering only the target's edit region) are what a
+    resumed run must match; `versions` is the caller's {package: version}."""
     return {
         "spec": spec,
         "spec_path": spec_path,
         "spec_hash": spec_hash,
         "catalog_path": catalog_path,
         "catalog_hash": catalog_hash,
+        "render_options": dict(render_options or {}),
         "versions": dict(versions),
         "command": list(sys.argv if argv is None else argv),
         "started": _now(),
@@ -172,7 +178,7 @@ class RunWriter:
             if not force:
                 raise SimEditError(f"{e.detail}; pass force to overwrite it", file=str(path)) from None
             old = {}
-        differs = [k for k in RESUME_KEYS if old.get(k) != record.get(k)]
+        differs = [k for k in RESUME_KEYS if old.get(k, LEGACY.get(k)) != record.get(k, LEGACY.get(k))]
         if differs and not force:
             k = differs[0]
             raise SimEditError(

@@ -1,0 +1,114 @@
+"""Where in the image an edit can show: the part of a target render that differs from its source.
+
+A pair's target differs from its source only where the edit reaches: the changed objects before
+and after, their shadows, a little bounce light. Cycles draws each pixel's random numbers from
+its own coordinates, so with the same seed a pixel whose light paths never meet the change comes
+out the same, and a border render reproduces a full render's pixels exactly inside the border.
+The renderer therefore renders only this region of the target and composites it onto the source.
+
+The region is the image box around, for every object that changed (moved, turned, resized,
+recolored, reshaped, added or removed), in the source and in the target:
+- its projected hull (the object itself);
+- its shadows: the hull pushed onto the floor along each sun and along the world map's brightest
+  spot (the renderer finds it: a window, a lamp, the sun of a sunset, often a few degrees above
+  the horizon, so its shadows run long);
+- a soft-shadow skirt for the rest of the sky: the floor around the object out to its height;
+plus MARGIN_SHARE of the image side for contact shadows and bounce light.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simedit.render import camera as cam
+from simedit.render.catalog.model import Catalog
+from simedit.render.poses import world_hull
+from simedit.render.scene import Scene, SceneObject
+
+MARGIN_SHARE = 0.04  # of the image's longer side, around the box
+FULL_FRAME_SHARE = 0.6  # a region larger than this share of the frame is rendered in full
+SKIRT_DIRECTIONS = 12
+
+
+@dataclass(frozen=True)
+class Region:
+    """A pixel box [x0, x1) x [y0, y1), rows from the top."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    width: int
+    height: int
+
+    @property
+    def share(self) -> float:
+        return (self.x1 - self.x0) * (self.y1 - self.y0) / (self.width * self.height)
+
+    def as_list(self) -> list[int]:
+        return [self.x0, self.y0, self.x1, self.y1]
+
+
+def changed_objects(source: Scene, target: Scene) -> list[tuple[Scene, SceneObject]]:
+    """Every object that differs between the scenes, in the scene(s) where it exists."""
+    src, tgt = {o.uid: o for o in source.objects}, {o.uid: o for o in target.objects}
+    out: list[tuple[Scene, SceneObject]] = []
+    for uid in sorted(set(src) | set(tgt)):
+        a, b = src.get(uid), tgt.get(uid)
+        if a == b:
+            continue
+        if a is not None:
+            out.append((source, a))
+        if b is not None:
+            out.append((target, b))
+    return out
+
+
+MIN_LIGHT_ELEVATION = math.radians(2)  # below this a light's shadow runs out of any frame
+
+
+def _points(obj: SceneObject, scene: Scene, catalog: Catalog, extra: list) -> np.ndarray:
+    """World points whose projections bound what the object can change in the image."""
+    hull = world_hull(obj, catalog)
+    pts = [hull]
+    for d in [np.asarray(light.direction, float) for light in scene.lights] + [np.asarray(e, float) for e in extra]:
+        d = d / np.linalg.norm(d)
+        if d[2] < -math.sin(MIN_LIGHT_ELEVATION):
+            pts.append(hull - d[None, :] * (hull[:, 2:3] / d[2]))  # its shadow on the floor
+        elif d[2] < 0:  # a grazing light: a shadow longer than any frame
+            pts.append(hull + np.array([d[0], d[1], 0.0]) * 1e3)
+    top = float(hull[:, 2].max())
+    center = np.asarray(obj.position[:2], float)
+    radius = float(np.max(np.linalg.norm(hull[:, :2] - center, axis=1))) + max(top, 0.0)
+    angles = np.linspace(0, 2 * math.pi, SKIRT_DIRECTIONS, endpoint=False)
+    skirt = np.stack([center[0] + radius * np.cos(angles), center[1] + radius * np.sin(angles),
+                      np.zeros_like(angles)], axis=1)  # soft shadows from the environment
+    pts.append(skirt)
+    return np.vstack(pts)
+
+
+def edit_region(source: Scene, target: Scene, catalog: Catalog,
+                lights: list[tuple[float, float, float]] = ()) -> Region | None:
+    """The box to render for the target, or None when the target must be rendered in full
+    (the region covers most of the frame, or part of it projects behind the camera). `lights`:
+    directions of the world map's bright spots, beyond the scene's suns."""
+    camera = target.camera
+    w, h = camera.width, camera.height
+    changed = changed_objects(source, target)
+    if not changed or source.camera != target.camera or source.lights != target.lights \
+            or source.world != target.world or source.floor != target.floor:
+        return None
+    px = np.vstack([cam.project(camera, _points(obj, scene, catalog, list(lights))) for scene, obj in changed])
+    if np.isnan(px).any():
+        return None
+    margin = MARGIN_SHARE * max(w, h)
+    x0 = max(0, int(math.floor(px[:, 0].min() - margin)))
+    x1 = min(w, int(math.ceil(px[:, 0].max() + margin)))
+    y0 = max(0, int(math.floor(px[:, 1].min() - margin)))
+    y1 = min(h, int(math.ceil(px[:, 1].max() + margin)))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    region = Region(x0, y0, x1, y1, w, h)
+    return None if region.share > FULL_FRAME_SHARE else region
