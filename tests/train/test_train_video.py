@@ -23,10 +23,8 @@ from simedit.train.video.frame_filters import (
     pixel_similarity,
 )
 from simedit.train.video.cli import main as video_main
-from simedit.train.video.pairs import (
+from simedit.train.video.annotations import (
     DEFAULT_DROP_WORDS,
-    SegmentPastEnd,
-    decode_clip,
     dropped_unless,
     fill_template,
     matches_drop_word,
@@ -34,6 +32,7 @@ from simedit.train.video.pairs import (
     segment_clips,
     ssv2_clips,
 )
+from simedit.train.video.pairs import SegmentPastEnd, decode_clip
 
 SIZE = 32
 

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from simedit.render.common.errors import SimEditError
+from simedit.render.common.text import read_text
 from simedit.render.rundir.contract import RunDir
 from simedit.train.data.actions import verb_phrase
 from simedit.train.errors import TrainError
@@ -87,13 +88,19 @@ def _open_image(path: Path) -> Image.Image:
         raise Unreadable(f"{path}: {e.__class__.__name__}: {e}") from None
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, what: str = "JSON") -> Any:
+    """Parsed JSON; a missing, non-UTF-8 or malformed file is one TrainError line."""
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TrainError("file not found", file=str(path)) from None
+        return json.loads(read_text(path, what, TrainError))
     except json.JSONDecodeError as e:
         raise TrainError(f"not valid JSON ({e})", file=str(path)) from None
+    except RecursionError:
+        raise TrainError("not valid JSON (nested too deeply)", file=str(path)) from None
+
+
+def _texts(row: Any, keys: tuple[str, ...]) -> bool:
+    """A row (dict) whose `keys` all hold non-empty text: anything else would fail mid-run."""
+    return isinstance(row, dict) and all(isinstance(row.get(k), str) and row[k] for k in keys)
 
 
 CHANGE_TOLERANCE = 0.04  # a pixel changed when a channel moved by more than this (0..1)
@@ -183,8 +190,9 @@ class AuroraJson:
         if not isinstance(rows, list):
             raise TrainError("expected a JSON list of {input, output, instruction}", file=str(self.path))
         for n, r in enumerate(rows):
-            if not isinstance(r, dict) or not all(k in r for k in ("input", "output", "instruction")):
-                raise TrainError(f"item {n}: expected keys input, output, instruction", file=str(self.path))
+            if not _texts(r, ("input", "output", "instruction")):
+                raise TrainError(f"item {n}: expected keys input, output, instruction, each a text",
+                                 file=str(self.path))
         self.rows: list[dict] = rows
 
     def __len__(self) -> int:
@@ -242,14 +250,12 @@ class HFDataset:
         self._instructions: list[str] | None = None
         if meta_jsonl.is_file() or meta_csv.is_file():
             meta = meta_jsonl if meta_jsonl.is_file() else meta_csv
-            if meta == meta_jsonl:
-                rows = [json.loads(l) for l in meta.read_text().splitlines() if l.strip()]
-            else:
-                rows = list(csv.DictReader(meta.open()))
+            rows = _metadata_rows(meta)
             self.rows = [{k.removesuffix("_file_name"): v for k, v in r.items()} for r in rows]
             for n, r in enumerate(self.rows):
-                if not all(c in r for c in self.COLUMNS):
-                    raise TrainError(f"row {n}: expected columns {', '.join(self.COLUMNS)}", file=str(meta))
+                if not _texts(r, self.COLUMNS):
+                    raise TrainError(f"row {n}: expected columns {', '.join(self.COLUMNS)}, each a text",
+                                     file=str(meta))
         else:
             self._ds = self._load_from_disk(split)
             self.rows = []
@@ -301,6 +307,27 @@ class HFDataset:
         except OSError as e:
             raise Unreadable(f"row {i}: {e}") from None
         return Example(src, row["edit_prompt"], tgt, None, self.name)
+
+
+def _metadata_rows(meta: Path) -> list[dict]:
+    """An imagefolder's metadata.jsonl / metadata.csv rows; a malformed row is one TrainError line."""
+    text = read_text(meta, "metadata", TrainError)
+    rows: list = []
+    if meta.suffix == ".jsonl":
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise TrainError(f"line {n} is not valid JSON ({e})", file=str(meta)) from None
+                if not isinstance(rows[-1], dict):
+                    raise TrainError(f"line {n}: expected a JSON object", file=str(meta))
+        return rows
+    for n, row in enumerate(csv.DictReader(io.StringIO(text)), 2):
+        if None in row or None in row.values():
+            raise TrainError(f"line {n}: not as many fields as the header has", file=str(meta))
+        rows.append(row)
+    return rows
 
 
 def open_source(kind: str, path: str | Path, *, name: str, root: str | Path | None = None) -> Source:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from simedit.render.common.atomic import atomic_write
 from simedit.render.common.command import run_command
+from simedit.train.errors import TrainError
+from simedit.train.options import check_options
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -62,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _checked(a: argparse.Namespace) -> argparse.Namespace:
+    """The numeric options checked (one line naming the flag), and the output not a file."""
+    from simedit.train.eval.options import DiscEditOptions, ReferenceOptions
+
+    model = DiscEditOptions if a.cmd == "discedit" else ReferenceOptions
+    check_options(model, vars(a))
+    if Path(a.out).exists() and not Path(a.out).is_dir():
+        raise TrainError("the output is a file, not a folder", file=a.out, field="--out")
+    return a
+
+
 def _write(out: Path, report: dict, md: str, grid_rows: list) -> list[Path]:
     from simedit.train.trainer.validate import save_grid
 
@@ -81,7 +94,11 @@ def _editor(a: argparse.Namespace):
 
 def _run(argv: list[str]) -> int:
     a = _parser().parse_args(argv)
+    if a.cmd != "triples":
+        a = _checked(a)
     if a.cmd == "triples":  # render-side only: no torch
+        if Path(a.out).is_dir():
+            raise TrainError("the output is a folder; give the triples JSON file to write", file=a.out, field="--out")
         from simedit.render.catalog.model import load_catalog
         from simedit.train.eval.triples import triples_for_run, write_triples
 

@@ -42,7 +42,9 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from simedit.render.common.text import read_text
 from simedit.train.errors import TrainError
+from simedit.train.trainer.base_model import read_base_folder
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +77,18 @@ class DiffusersEditor:
 
     def __init__(self, model_dir: str | Path, steps: int = 20, guidance_scale: float = 7.5,
                  image_guidance_scale: float = 1.5, resolution: int | None = None, device: str | None = None):
+        folder = read_base_folder(model_dir, field="--model")  # its JSON files, before torch: a wrong path is one line
         import diffusers
         import torch
 
         from simedit.train.trainer.model import load_components
 
-        path = Path(model_dir)
-        cfg = path / "unet" / "config.json"
-        if not (path / "model_index.json").is_file() or not cfg.is_file():
-            raise TrainError("not a diffusers pipeline folder (no model_index.json / unet/config.json); "
-                             "give a local path", file=str(path), field="model")
-        try:
-            unet_cfg = json.loads(cfg.read_text())
-            in_ch, out_ch = unet_cfg["in_channels"], unet_cfg.get("out_channels", 4)
-        except (json.JSONDecodeError, KeyError) as e:
-            raise TrainError(f"bad UNet config ({e})", file=str(cfg), field="in_channels") from None
-        if in_ch not in (2 * out_ch, 2 * out_ch + 1):
-            raise TrainError(f"UNet has {in_ch} input channels; an InstructPix2Pix editor has {2 * out_ch} "
-                             f"(or {2 * out_ch + 1} with a mask channel)", file=str(cfg), field="in_channels")
-        c = load_components(path, mask_channel=in_ch == 2 * out_ch + 1)
+        path = folder.path
+        if folder.kind != "instruct_pix2pix":
+            raise TrainError(f"UNet has {folder.unet_in} input channels; an InstructPix2Pix editor has "
+                             f"{2 * folder.latent} (or {2 * folder.latent + 1} with a mask channel)",
+                             file=str(path / "unet" / "config.json"), field="in_channels")
+        c = load_components(path, mask_channel=folder.mask_channel)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.unet = c.unet.to(self.device).eval()
         self.vae = c.vae.to(self.device).eval()
@@ -169,11 +164,11 @@ def load_triples(path: str | Path, root: str | Path | None = None, task: str | N
     default the file's folder; task default: the file's folder name, e.g. "ag")."""
     path = Path(path)
     try:
-        rows = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TrainError("triples file not found", file=str(path)) from None
+        rows = json.loads(read_text(path, "triples file", TrainError))
     except json.JSONDecodeError as e:
         raise TrainError(f"not valid JSON ({e})", file=str(path)) from None
+    except RecursionError:
+        raise TrainError("not valid JSON (nested too deeply)", file=str(path)) from None
     if not isinstance(rows, list):
         raise TrainError("expected a JSON list of {source, change, no_change, task}", file=str(path))
     if is_aurora_format(rows):

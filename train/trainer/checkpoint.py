@@ -1,14 +1,13 @@
 """Checkpoints: `OUT/checkpoints/step-000100/state.pt`. The state is streamed to a temporary file
 and put in place atomically (`common/atomic.py: atomic_file`), and `list_checkpoints` only counts a folder that holds a
 state.pt, so a crash mid-write never leaves a half checkpoint that resume would pick. Keeps the
-last K."""
+last K. torch is imported only to save and load, so listing checkpoints (`train --check`) needs none."""
 from __future__ import annotations
 
+import pickle
 import re
 import shutil
 from pathlib import Path
-
-import torch
 
 from simedit.render.common.atomic import atomic_file, is_tmp_name
 from simedit.train.errors import TrainError
@@ -37,6 +36,8 @@ def save_checkpoint(output_dir: str | Path, step: int, state: dict, keep: int) -
         for f in final.iterdir():
             if is_tmp_name(f.name):
                 f.unlink(missing_ok=True)
+    import torch
+
     with atomic_file(final / STATE, mkdir=True) as f:  # streamed: a real model's state is gigabytes
         torch.save(state, f)
     complete = list_checkpoints(output_dir)
@@ -54,7 +55,9 @@ def load_latest(output_dir: str | Path) -> tuple[int, dict]:
     if not found:
         raise TrainError("--resume: no checkpoint to resume from", file=str(checkpoint_dir(output_dir)))
     step, path = found[-1]
+    import torch
+
     try:
         return step, torch.load(path / STATE, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError) as e:
-        raise TrainError(f"unreadable checkpoint: {e}", file=str(path / STATE)) from None
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:  # cut short, not a checkpoint
+        raise TrainError(f"unreadable checkpoint: {str(e)[:200]}", file=str(path / STATE)) from None

@@ -26,12 +26,14 @@ from simedit.train.config import Config
 from simedit.train.data.actions import NegativePool
 from simedit.train.data.augment import AugmentConfig, augment
 from simedit.train.data.batches import PairStream, StepSampler, collate
-from simedit.train.data.mixing import Mixture, Stage, StagePlan, sample_rng
-from simedit.train.data.sources import SkipCounter, Unreadable, _open_image, open_source
+from simedit.train.data.mixing import Stage, sample_rng
+from simedit.train.data.sources import SkipCounter, Unreadable, _open_image
 from simedit.train.errors import TrainError
 from simedit.train.trainer.checkpoint import load_latest, save_checkpoint
+from simedit.train.trainer.finite import check_value, stopped, weights_finite
 from simedit.train.trainer.model import Components, frozen_copy, load_components, make_ema, place_ema, prepare_trainable
-from simedit.train.trainer.objective import PREDICTION_TYPES, Frozen, micro_batch_loss
+from simedit.train.trainer.objective import Frozen, micro_batch_loss
+from simedit.train.trainer.preflight import Preflight, check_output_dir, preflight
 from simedit.train.trainer.schedule import LRFactor
 from simedit.train.trainer.validate import ValExample, encode_text, run_validation
 
@@ -54,21 +56,16 @@ class TrainResult:
     main_process: bool = True
 
 
-def build_plan(cfg: Config) -> StagePlan:
-    sources = {d.name: open_source(d.type, d.path, name=d.name, root=d.root) for d in cfg.data.datasets}
-    stages = []
-    for st in cfg.data.stages:
-        names = [n for n in st.mix]
-        stages.append(Stage(Mixture([sources[n] for n in names], [st.mix[n] for n in names]), st.steps, st.restart))
-    return StagePlan(stages)
-
-
 def make_accelerator(cfg: Config, device: str | None):
     """One Accelerator per process: mixed precision from the config ("auto": bf16 on a GPU that
     has it, else fp16; none on a CPU), CPU when asked or when there is no GPU."""
     from accelerate import Accelerator
 
-    cpu = (device is not None and torch.device(device).type == "cpu") or not torch.cuda.is_available()
+    try:
+        kind = torch.device(device).type if device is not None else None
+    except RuntimeError:
+        raise TrainError(f"not a torch device: {device[:40]!r} (e.g. cpu, cuda, cuda:1)", field="--device") from None
+    cpu = kind == "cpu" or not torch.cuda.is_available()
     mp = cfg.train.mixed_precision
     if mp == "auto":
         mp = "no" if cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
@@ -84,19 +81,19 @@ def make_accelerator(cfg: Config, device: str | None):
 
 
 class Trainer:
-    def __init__(self, cfg: Config, device: str | torch.device | None = None):
+    def __init__(self, cfg: Config, device: str | torch.device | None = None, checked: Preflight | None = None):
+        """`checked`: the preflight already run on this config (else it runs here, first)."""
+        checked = checked or preflight(cfg)
+        for warning in checked.warnings:
+            log.warning(warning)
         self.cfg = cfg
         t = cfg.train
         self.acc = make_accelerator(cfg, str(device) if device is not None else None)
         self.device = self.acc.device
         self.out = Path(cfg.output_dir)
-        self.plan = build_plan(cfg)
+        self.plan = checked.plan
+        self._restarts = set(self.plan.restarts())  # global steps where a stage begins from the EMA
         self.c: Components = load_components(cfg.model.base, cfg.model.mask_channel)
-        pt = self.c.scheduler_config.get("prediction_type", "epsilon")
-        if pt not in PREDICTION_TYPES:
-            raise TrainError(f"the scheduler's prediction_type {pt!r} is not one of {', '.join(PREDICTION_TYPES)}: "
-                             "the loss target would be wrong", file=str(Path(cfg.model.base) / "scheduler"),
-                             field="prediction_type")
         weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.acc.mixed_precision, torch.float32)
         if self.device.type == "cpu":
             weight_dtype = torch.float32  # frozen parts in half precision only where it saves GPU memory
@@ -184,12 +181,28 @@ class Trainer:
         self.lr_scheduler.load_state_dict(state["lr_scheduler"])
         if self.acc.scaler is not None and state.get("scaler"):
             self.acc.scaler.load_state_dict(state["scaler"])
+        self._apply_optimizer_settings()
         if self.ema and state["ema"]:
             self.ema.load_state_dict(state["ema"])
             place_ema(self.ema, self.params)  # loaded on the CPU: back next to the weights
         if self.acc.is_main_process:  # the others count only what they skip from now on
             self.skips.counts.update(state.get("skipped", {}))
         return int(state["step"])
+
+    def _apply_optimizer_settings(self) -> None:
+        """The config's AdamW settings over the checkpoint's: unchanged, the same numbers (resume stays
+        bit-exact); changed (a lower learning rate after a NaN stop), they take effect at once."""
+        t = self.cfg.train
+        self.lr_scheduler.base_lrs = [t.learning_rate for _ in self.lr_scheduler.base_lrs]
+        for group, f in zip(self.optimizer.param_groups, self.lr_scheduler.lr_lambdas):
+            group.update(initial_lr=t.learning_rate, lr=t.learning_rate * f(self.lr_scheduler.last_epoch),
+                         betas=(t.adam_beta1, t.adam_beta2), eps=t.adam_epsilon, weight_decay=t.weight_decay)
+        self.lr_scheduler._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def _check_weights(self, step: int) -> None:
+        """Before the weights are saved or shown: the update of `step` may have made them NaN."""
+        if not weights_finite(self.params):
+            raise stopped("its update made the weights non-finite", step, self.out)
 
     def restart_from_ema(self) -> None:
         """AURORA's stage switch: live weights <- EMA, fresh optimizer state, EMA restarted."""
@@ -288,10 +301,50 @@ class Trainer:
     def _reduce(self, value: torch.Tensor) -> float:
         return float(self.acc.reduce(value.detach().float().reshape(1), reduction="mean").item())
 
+    def _step(self, step: int, stage: int, batches) -> tuple[float, dict[str, list[torch.Tensor]]]:
+        """One optimizer step: the micro-batches' gradients, checked, then the update. Returns the
+        loss (mean over the global batch) and each loss part per micro-batch."""
+        t, acc = self.cfg.train, self.acc
+        if step in self._restarts:
+            self.restart_from_ema()
+        self.optimizer.zero_grad(set_to_none=True)
+        total = torch.zeros((), device=self.device)
+        parts: dict[str, list[torch.Tensor]] = {}
+        for micro in range(t.gradient_accumulation):
+            batch = next(batches)
+            for name, reason in batch["skipped"]:
+                self.skips.skip(name, reason)
+            # Gradients are averaged across processes only on the last micro-batch.
+            sync = contextlib.nullcontext() if micro == t.gradient_accumulation - 1 else acc.no_sync(self.unet)
+            with sync:
+                loss, stats = self.compute_loss(batch, stage)
+                acc.backward(loss / t.gradient_accumulation)
+            total += loss.detach() / t.gradient_accumulation
+            for k, v in stats.items():
+                parts.setdefault(k, []).append(v)
+            if self.pools[stage] is not None and "action" not in stats:
+                self.action_skipped += 1
+                if self.action_skipped <= WARN_FIRST:
+                    log.warning("EditAction: no item of step %d had a negative with another action "
+                                "(or all its texts were dropped); the action loss skipped this micro-batch "
+                                "(%d so far)", step, self.action_skipped)
+        loss_value = self._reduce(total)
+        check_value("loss", loss_value, step + 1, self.out)  # before the update: the weights stay good
+        if t.max_grad_norm:
+            norm = acc.clip_grad_norm_(self.params, t.max_grad_norm)
+            if acc.scaler is None and norm is not None:  # with fp16's scaler an inf norm only skips the step
+                check_value("gradient norm", float(norm), step + 1, self.out)
+        self.optimizer.step()
+        self.lr_scheduler.step()
+        if self.ema:
+            self.ema.step(self.params)
+        return loss_value, parts
+
     def run(self, resume: bool = False, stop_after: int | None = None, progress: bool = True) -> TrainResult:
         """Train to train.max_steps (or stop after `stop_after` steps, with a checkpoint)."""
         cfg, t, acc = self.cfg, self.cfg.train, self.acc
         main = acc.is_main_process
+        check_output_dir(cfg, resume)  # every process, before any of them writes
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
         acc.wait_for_everyone()
@@ -303,69 +356,46 @@ class Trainer:
         val_examples = (self.validation_examples() if main and (cfg.validation.num_examples or cfg.validation.examples)
                         else [])
         batches = iter(self.loader(start, end, self.latent_caches()))
-        restarts = set(self.plan.restarts())
         log_file = (self.out / "train_log.jsonl").open("a") if main else None
         bar = tqdm(total=end, initial=start, unit="step", desc="train", disable=not progress or not main,
                    dynamic_ncols=True)
         t0 = time.perf_counter()
-        for step in range(start, end):
-            stage = self.plan.locate(step)[0]
-            if step in restarts:
-                self.restart_from_ema()
-            self.optimizer.zero_grad(set_to_none=True)
-            total = torch.zeros((), device=self.device)
-            parts: dict[str, list[torch.Tensor]] = {}
-            for micro in range(t.gradient_accumulation):
-                batch = next(batches)
-                for name, reason in batch["skipped"]:
-                    self.skips.skip(name, reason)
-                # Gradients are averaged across processes only on the last micro-batch.
-                sync = contextlib.nullcontext() if micro == t.gradient_accumulation - 1 else acc.no_sync(self.unet)
-                with sync:
-                    loss, stats = self.compute_loss(batch, stage)
-                    acc.backward(loss / t.gradient_accumulation)
-                total += loss.detach() / t.gradient_accumulation
-                for k, v in stats.items():
-                    parts.setdefault(k, []).append(v)
-                if self.pools[stage] is not None and "action" not in stats:
-                    self.action_skipped += 1
-                    if self.action_skipped <= WARN_FIRST:
-                        log.warning("EditAction: no item of step %d had a negative with another action "
-                                    "(or all its texts were dropped); the action loss skipped this micro-batch "
-                                    "(%d so far)", step, self.action_skipped)
-            if t.max_grad_norm:
-                acc.clip_grad_norm_(self.params, t.max_grad_norm)
-            self.optimizer.step()
-            self.lr_scheduler.step()
-            if self.ema:
-                self.ema.step(self.params)
-            done = step + 1
-            loss_value = self._reduce(total)
-            result.losses.append(loss_value)
-            bar.update(1)
-            lr = self.lr_scheduler.get_last_lr()[0]
-            bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", stage=stage, skipped=self.skips.total)
-            if done % t.log_every == 0 or done == end:
-                # Each part averaged over the micro-batches where it ran, then over processes.
-                means = {k: self._reduce(torch.stack(v).mean()) for k, v in parts.items()}
-                if log_file:
-                    log_file.write(json.dumps({"step": done, "loss": loss_value, **means, "lr": lr}) + "\n")
-                    log_file.flush()
-            if done % t.checkpoint_every == 0 or done == end:
-                skipped = self._all_skips()
-                if main:
-                    save_checkpoint(self.out, done, self.state_dict(done, skipped), t.keep_checkpoints)
-                acc.wait_for_everyone()
-            if val_examples and (done % cfg.validation.every == 0 or done == t.max_steps):
-                result.validation_grids.append(self.validate(done, val_examples))
-        bar.close()
-        if log_file:
-            log_file.close()
+        try:
+            for step in range(start, end):
+                stage = self.plan.locate(step)[0]
+                loss_value, parts = self._step(step, stage, batches)
+                done = step + 1
+                result.losses.append(loss_value)
+                bar.update(1)
+                lr = self.lr_scheduler.get_last_lr()[0]
+                bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", stage=stage, skipped=self.skips.total)
+                if done % t.log_every == 0 or done == end:
+                    # Each part averaged over the micro-batches where it ran, then over processes.
+                    means = {k: self._reduce(torch.stack(v).mean()) for k, v in parts.items()}
+                    if log_file:
+                        log_file.write(json.dumps({"step": done, "loss": loss_value, **means, "lr": lr}) + "\n")
+                        log_file.flush()
+                checkpoint = done % t.checkpoint_every == 0 or done == end
+                validation = val_examples and (done % cfg.validation.every == 0 or done == t.max_steps)
+                if checkpoint or validation:
+                    self._check_weights(done)
+                if checkpoint:
+                    skipped = self._all_skips()
+                    if main:
+                        save_checkpoint(self.out, done, self.state_dict(done, skipped), t.keep_checkpoints)
+                    acc.wait_for_everyone()
+                if validation:
+                    result.validation_grids.append(self.validate(done, val_examples))
+        finally:
+            bar.close()
+            if log_file:
+                log_file.close()
         elapsed = time.perf_counter() - t0
         result.steps_per_second = (end - start) / elapsed if elapsed > 0 and end > start else 0.0
         result.skipped = self._all_skips()
         result.action_loss_skipped = self.action_skipped
         if end >= t.max_steps:
+            self._check_weights(end)
             if main:
                 result.final_dir = self.save_pipeline(self.out / "final")
             acc.wait_for_everyone()
@@ -384,5 +414,7 @@ class Trainer:
 
 
 def train(cfg: Config, resume: bool = False, stop_after: int | None = None, progress: bool = True,
-          device: str | None = None) -> TrainResult:
-    return Trainer(cfg, device).run(resume=resume, stop_after=stop_after, progress=progress)
+          device: str | None = None, checked: Preflight | None = None) -> TrainResult:
+    """`checked`: `preflight(cfg, resume)` already run (the CLI runs it first); else it runs here."""
+    checked = checked or preflight(cfg, resume)
+    return Trainer(cfg, device, checked).run(resume=resume, stop_after=stop_after, progress=progress)

@@ -9,7 +9,6 @@ more zero-initialized channel carrying the edit mask.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from simedit.train.errors import TrainError
+from simedit.train.trainer.base_model import read_base_folder
 
 
 @dataclass
@@ -50,31 +50,21 @@ def load_components(base: str | Path, mask_channel: bool = False) -> Components:
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    base = Path(base)
-    index = base / "model_index.json"
-    if not index.is_file():
-        raise TrainError("not a diffusers pipeline folder (no model_index.json); no model is downloaded, "
-                         "give a local path (or run `train make-tiny-model`)", file=str(base), field="model.base")
+    folder = read_base_folder(base)  # the JSON facts first: a wrong folder is one line, before any weights load
+    base = folder.path
     try:
         unet = UNet2DConditionModel.from_pretrained(base, subfolder="unet")
         vae = AutoencoderKL.from_pretrained(base, subfolder="vae")
         text_encoder = CLIPTextModel.from_pretrained(base, subfolder="text_encoder")
         tokenizer = CLIPTokenizer.from_pretrained(base, subfolder="tokenizer")
-        sched_cfg = json.loads((base / "scheduler" / "scheduler_config.json").read_text())
     except (OSError, ValueError) as e:
-        raise TrainError(f"cannot load the base pipeline: {e}".replace("\n", " "), file=str(base), field="model.base") from None
+        raise TrainError(f"cannot load the base pipeline: {e}".replace("\n", " ")[:200], file=str(base),
+                         field="model.base") from None
     latent = unet.config.out_channels
-    if unet.config.in_channels == latent:
-        kind = "stable_diffusion"
-    elif unet.config.in_channels in (2 * latent, 2 * latent + 1):
-        kind = "instruct_pix2pix"
-    else:
-        raise TrainError(f"UNet has {unet.config.in_channels} input channels; expected {latent} (Stable Diffusion) "
-                         f"or {2 * latent} (InstructPix2Pix)", file=str(base), field="model.base")
     widen_conv_in(unet, 2 * latent + (1 if mask_channel else 0))
     if not mask_channel and unet.config.in_channels != 2 * latent:
         raise TrainError("base UNet has a mask channel; set model.mask_channel: true", field="model.mask_channel")
-    return Components(unet, vae, text_encoder, tokenizer, sched_cfg, kind)
+    return Components(unet, vae, text_encoder, tokenizer, folder.scheduler_config, folder.kind)
 
 
 def cross_attention_parameters(unet: nn.Module) -> list[str]:

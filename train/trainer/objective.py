@@ -18,9 +18,6 @@ import torch.nn.functional as F
 from simedit.train.trainer import losses
 from simedit.train.trainer.validate import encode_text
 
-PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
-
-
 @dataclass
 class Frozen:
     """What the objective uses but never trains."""
@@ -82,7 +79,7 @@ def target_for(prediction_type: str, scheduler, latents, noise, t) -> torch.Tens
         return scheduler.get_velocity(latents, noise, t)
     if prediction_type == "sample":
         return latents
-    raise ValueError(f"unknown prediction_type {prediction_type!r}")  # checked when the trainer starts
+    raise ValueError(f"unknown prediction_type {prediction_type!r}")  # base_model.PREDICTION_TYPES: checked first
 
 
 def micro_batch_loss(unet, frozen: Frozen, batch: dict, seed: int, cfg, negatives: list[str | None] | None = None

@@ -26,9 +26,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from simedit.render.common.command import run_command
 from simedit.render.common.yaml_file import read_yaml
 from simedit.train.errors import TrainError
+from simedit.train.options import FLAG, option_error
 
 FILTER_KEYS = ("measure", "min_similarity", "max_similarity", "size", "pixel_tolerance", "model_path",
                "camera_motion", "max_shift", "max_zoom")
@@ -79,6 +82,10 @@ def _calibrate(a: argparse.Namespace) -> int:
     from simedit.train.video import calibration
     from simedit.train.video.frame_filters import FilterConfig, make_similarity
 
+    if not 1 <= a.n <= 10_000:
+        raise TrainError(f"must be in 1..10000 (got {a.n})", field="--n")
+    if a.seed < 0:
+        raise TrainError(f"must be >= 0 (got {a.seed})", field="--seed")
     sim = make_similarity(FilterConfig(measure=a.measure, model_path=a.model_path))
     table = calibration.measure(sim, n=a.n, seed=a.seed)
     lo, hi = calibration.suggest(table)
@@ -87,63 +94,83 @@ def _calibrate(a: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(a: argparse.Namespace) -> dict:
+def _drop_words(value: object, file: str) -> list[str]:
+    """A comma-separated text or a list of texts."""
+    if isinstance(value, str):
+        return [w.strip() for w in value.split(",") if w.strip()]
+    if isinstance(value, list) and all(isinstance(w, str) for w in value):
+        return [w.strip() for w in value if w.strip()]
+    raise TrainError("expected a comma-separated text or a list of texts", file=file, field="drop_words")
+
+
+def _settings(a: argparse.Namespace) -> tuple[dict, dict[str, str]]:
+    """The options (flags over `--config`) and where each came from: the config file or FLAG."""
     settings: dict = {}
+    origin: dict[str, str] = {}
     if a.config:
         path = Path(a.config)
-        data = read_yaml(path, "config", TrainError) or {}
+        data = read_yaml(path, "config", TrainError)
+        if data is None:
+            data = {}
         if not isinstance(data, dict):
             raise TrainError("expected a mapping of options", file=str(path))
         for k, v in data.items():
             if k not in FILTER_KEYS + OTHER_KEYS:
                 raise TrainError(f"unknown option; expected one of {', '.join(FILTER_KEYS + OTHER_KEYS)}",
-                                 file=str(path), field=str(k))
-            settings[k] = v
+                                 file=str(path), field=str(k)[:40])
+            settings[k], origin[k] = v, str(path)
+        if "drop_words" in settings:
+            settings["drop_words"] = _drop_words(settings["drop_words"], str(path))
     for k in FILTER_KEYS + OTHER_KEYS:
         v = getattr(a, k, None)
         if v is not None and k != "drop_words":
-            settings[k] = v
+            settings[k], origin[k] = v, FLAG
     if a.no_drop_words:
         settings["drop_words"] = []
     elif a.drop_words is not None:
-        settings["drop_words"] = [w.strip() for w in a.drop_words.split(",") if w.strip()]
-    if "drop_words" in settings and isinstance(settings["drop_words"], str):
-        settings["drop_words"] = [w.strip() for w in settings["drop_words"].split(",") if w.strip()]
-    return settings
+        settings["drop_words"] = _drop_words(a.drop_words, "")
+    return settings, origin
+
+
+def _configs(st: dict, origin: dict[str, str]):
+    """FilterConfig and VideoPairsConfig (checked when made: types, finite numbers, ranges)."""
+    from simedit.train.video.frame_filters import FilterConfig
+    from simedit.train.video.pairs import VideoPairsConfig
+
+    try:
+        fcfg = FilterConfig(**{k: st[k] for k in FILTER_KEYS if k in st})
+        cfg = VideoPairsConfig(filter=fcfg, **{k: st[k] for k in OTHER_KEYS if k in st and k != "drop_words"})
+    except ValidationError as e:
+        raise option_error(e, origin) from None
+    fcfg.check()
+    return cfg
+
+
+def _columns(text: str | None) -> dict[str, str]:
+    columns = {}
+    for item in (text or "").split(","):
+        if item.strip():
+            role, sep, name = item.partition("=")
+            if not sep:
+                raise TrainError(f"expected role=column, got {item[:40]!r}", field="--columns")
+            columns[role.strip()] = name.strip()
+    return columns
 
 
 def _run(argv: list[str]) -> int:
     a = _parser().parse_args(argv)
     if a.cmd == "calibrate":
         return _calibrate(a)
-    from simedit.train.video.frame_filters import FilterConfig
-    from simedit.train.video.pairs import (
-        DEFAULT_DROP_WORDS,
-        VideoPairsConfig,
-        make_pairs,
-        segment_clips,
-        ssv2_clips,
-    )
+    from simedit.train.video.annotations import DEFAULT_DROP_WORDS, segment_clips, ssv2_clips
+    from simedit.train.video.pairs import make_pairs
 
-    st = _settings(a)
-    try:
-        fcfg = FilterConfig(**{k: st[k] for k in FILTER_KEYS if k in st})
-        cfg = VideoPairsConfig(filter=fcfg, **{k: st[k] for k in OTHER_KEYS if k in st and k != "drop_words"})
-    except TypeError as e:
-        raise TrainError(f"bad option ({e})", field="config") from None
-    fcfg.check()
+    st, origin = _settings(a)
+    cfg = _configs(st, origin)
     rejected: Counter = Counter()
     if a.cmd == "ssv2":
         clips = ssv2_clips(a.labels, st.get("drop_words", DEFAULT_DROP_WORDS), rejected)
     else:
-        columns = {}
-        for item in (a.columns or "").split(","):
-            if item.strip():
-                role, sep, name = item.partition("=")
-                if not sep:
-                    raise TrainError(f"expected role=column, got {item!r}", field="--columns")
-                columns[role.strip()] = name.strip()
-        clips = segment_clips(a.csv, columns, st.get("drop_words", ()), rejected)
+        clips = segment_clips(a.csv, _columns(a.columns), st.get("drop_words", ()), rejected)
     report = make_pairs(clips, a.videos, a.out, cfg, rejected)
     print(report.summary())
     print(f"train with: {{name: video, type: video, path: {report.out}}}")

@@ -31,13 +31,16 @@ change (lowest similarity) that passes both checks.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass
 
+from simedit.render.common.fields import integer, number
 from simedit.train.errors import TrainError
 from simedit.train.video.motion import estimate_motion
 
@@ -54,17 +57,20 @@ MAX_SHIFT = 0.008  # of the frame side: a 2-px shake of a 160-px frame is 0.0125
 MAX_ZOOM = 0.02  # |scale - 1|: a 2% zoom
 
 
-@dataclass
+@dataclass(config=ConfigDict(extra="forbid"))
 class FilterConfig:
-    measure: str = "pixel"
-    min_similarity: float | None = None  # None: the measure's calibrated default
-    max_similarity: float | None = None
-    size: int = 32  # pixel measure: downscaled side
-    pixel_tolerance: float = 0.1  # pixel measure: per-channel change that counts, on [0, 1]
+    """Checked when made (pydantic): every number finite, of its type and in range, so a bad
+    option (`--size 0`, `max_shift: .nan`) is refused before a video is opened."""
+
+    measure: Literal["pixel", "phash", "embedding"] = "pixel"
+    min_similarity: number(ge=0, le=1) | None = None  # None: the measure's calibrated default
+    max_similarity: number(ge=0, le=1) | None = None
+    size: integer(ge=4, le=1024) = 32  # pixel measure: downscaled side
+    pixel_tolerance: number(ge=0, le=1) = 0.1  # pixel measure: per-channel change that counts, on [0, 1]
     model_path: str | None = None  # embedding measure: local folder of a CLIP-style model
     camera_motion: bool = True  # reject pairs whose camera moved
-    max_shift: float = MAX_SHIFT
-    max_zoom: float = MAX_ZOOM
+    max_shift: number(ge=0, le=1) = MAX_SHIFT  # of the frame side
+    max_zoom: number(ge=0, le=10) = MAX_ZOOM  # |scale - 1|
 
     def bounds(self) -> tuple[float, float]:
         default = THRESHOLDS.get(self.measure)

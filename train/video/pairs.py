@@ -1,7 +1,7 @@
 """Edit pairs from action videos on disk, written in the AURORA JSON format the trainer reads
 (`[{"input", "output", "instruction"}]`, paths relative to the JSON's folder; dataset `type: video`).
 
-Two inputs:
+Two inputs (read into `Clip`s by `annotations.py`, which also says what happens to a bad row):
 
 - **Something-Something v2 style**: a folder of videos (`<id>.webm`, any container PyAV reads,
   found recursively by file stem) and the label JSON (`[{"id", "label", "template",
@@ -31,35 +31,28 @@ the file); the report counts everything. Frames are decoded with PyAV (FFmpeg). 
 """
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import re
 from collections import Counter, deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from PIL import Image
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from tqdm.auto import tqdm
 
 from simedit.render.common.atomic import atomic_write
-from simedit.train.errors import TrainError
+from simedit.render.common.fields import integer
 from simedit.render.common.images import save_image
+from simedit.train.errors import TrainError
+from simedit.train.video.annotations import WARN_FIRST, Clip
 from simedit.train.video.frame_filters import FilterConfig, best_pair, judge_pair, make_similarity
 
 log = logging.getLogger(__name__)
 
-# AURORA, appendix E: keywords of Something-Something templates that rarely give a visible change.
-DEFAULT_DROP_WORDS: tuple[str, ...] = (
-    "pretend", "holding", "fail", "roll", "then letting it", "until it falls down", "spin",
-    "nothing happens", "show", "falling like", "squeezing", "throwing", "slightly",
-)
-# AURORA's filter_keywords.py: (phrase, unless this word is present too).
-EXCEPT_UNLESS: tuple[tuple[str, str], ...] = (("falls off", "but"),)
 VIDEO_EXTENSIONS = (".webm", ".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ogv")
-WARN_FIRST = 5
 
 
 class Unreadable(Exception):
@@ -74,28 +67,18 @@ class SegmentPastEnd(Unreadable):
     reason = "segment_past_end"
 
 
-@dataclass
-class Clip:
-    """One candidate pair: a video, an instruction and the span to take the frames from."""
-
-    key: str  # unique, file-name safe
-    video_id: str
-    instruction: str
-    start: float | None = None  # None: first frame
-    stop: float | None = None  # None: last frame (minus last_offset)
-    unit: str = "frame"  # "frame" or "second"
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
+@pydantic_dataclass(config=ConfigDict(extra="forbid"))
 class VideoPairsConfig:
+    """Checked when made, as FilterConfig: a bad option is refused before a video is opened."""
+
     filter: FilterConfig = field(default_factory=FilterConfig)
-    last_offset: int = 0  # n-th frame from the end of a clip without a stop (0 = last)
+    # n-th frame from the end of a clip without a stop (0 = last); that many decoded frames are held
+    last_offset: integer(ge=0, le=300) = 0
     best_pair: bool = False  # EditWorld: most-changed passing pair among `candidates` frames
-    candidates: int = 8
-    max_side: int | None = None  # downscale frames so the longer side is at most this
-    limit: int | None = None  # stop after this many accepted pairs
-    image_format: str = "png"
+    candidates: integer(ge=2, le=256) = 8  # compared pairwise: K (K - 1) / 2 pairs
+    max_side: integer(ge=8, le=16384) | None = None  # downscale frames so the longer side is at most this
+    limit: integer(ge=1, le=10**9) | None = None  # stop after this many accepted pairs
+    image_format: Literal["png", "jpg"] = "png"
 
 
 @dataclass
@@ -112,42 +95,6 @@ class VideoPairsReport:
         return f"{self.accepted} pairs written to {self.out}; rejected: {rej}"
 
 
-# ----------------------------------------------------------------------------- text
-
-def matches_drop_word(text: str, words: Iterable[str]) -> str | None:
-    """The first drop word (or phrase) that starts at a word boundary in `text`, else None."""
-    low = text.lower()
-    for w in words:
-        if re.search(r"\b" + re.escape(w.lower()), low):
-            return w
-    return None
-
-
-def dropped_unless(text: str, rules: Iterable[tuple[str, str]] = EXCEPT_UNLESS) -> str | None:
-    """AURORA's "falls off" rule: the phrase drops the label unless the other word is there too."""
-    low = text.lower()
-    for phrase, unless in rules:
-        if phrase in low and not re.search(r"\b" + re.escape(unless) + r"\b", low):
-            return phrase
-    return None
-
-
-def fill_template(template: str, placeholders: list[str]) -> str | None:
-    """"Putting [something] on [something]" + ["a cup", "a table"] -> "putting a cup on a table";
-    None when the number of slots and placeholders differ."""
-    slots = re.findall(r"\[[^\]]*\]", template)
-    if len(slots) != len(placeholders):
-        return None
-    it = iter(placeholders)
-    text = re.sub(r"\[[^\]]*\]", lambda m: str(next(it)).strip(), template)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:1].lower() + text[1:]
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "x"
-
-
 # ----------------------------------------------------------------------------- inputs
 
 def index_videos(videos_dir: str | Path) -> dict[str, Path]:
@@ -160,140 +107,6 @@ def index_videos(videos_dir: str | Path) -> dict[str, Path]:
         if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file():
             index.setdefault(p.stem, p)
     return index
-
-
-def ssv2_clips(labels_json: str | Path, drop_words: Iterable[str] = DEFAULT_DROP_WORDS,
-               rejected: Counter | None = None) -> list[Clip]:
-    """Clips from a Something-Something v2 label JSON; dropped labels are counted in `rejected`."""
-    path = Path(labels_json)
-    try:
-        rows = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TrainError("label file not found", file=str(path), field="labels") from None
-    except json.JSONDecodeError as e:
-        raise TrainError(f"not valid JSON ({e})", file=str(path), field="labels") from None
-    if not isinstance(rows, list):
-        raise TrainError("expected a JSON list of {id, label, template, placeholders}", file=str(path))
-    rejected = rejected if rejected is not None else Counter()
-    drop_words = tuple(drop_words)
-    clips = []
-    for n, r in enumerate(rows):
-        if not isinstance(r, dict) or "id" not in r:
-            raise TrainError(f"item {n}: expected an object with an `id`", file=str(path), field=f"[{n}].id")
-        template, label = r.get("template"), r.get("label")
-        if template:
-            text = fill_template(template, list(r.get("placeholders") or []))
-            if text is None:
-                if not label:
-                    rejected["bad_placeholders"] += 1
-                    continue
-                text = label
-            probe = re.sub(r"\[[^\]]*\]", " ", template)
-        elif label:
-            text = probe = label
-        else:
-            rejected["no_label"] += 1
-            continue
-        if drop_words and dropped_unless(text):
-            rejected["falls_off"] += 1
-            continue
-        if matches_drop_word(probe, drop_words):
-            rejected["drop_word"] += 1
-            continue
-        vid = str(r["id"])
-        action = re.sub(r"\[[^\]]*\]", "[something]", template) if template else None
-        clips.append(Clip(key=_safe(vid), video_id=vid, instruction=text,
-                          meta={"dataset": "ssv2", "template": template, **({"action": action} if action else {})}))
-    return clips
-
-
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "video": ("video_id", "video", "vid", "file_name", "filename", "file", "video_name"),
-    "start_time": ("start_timestamp", "start_time", "start_sec", "start_seconds"),
-    "stop_time": ("stop_timestamp", "end_timestamp", "stop_time", "end_time", "stop_sec", "end_sec"),
-    "start_frame": ("start_frame", "startframe", "start"),
-    "stop_frame": ("stop_frame", "end_frame", "endframe", "stop", "end"),
-    "narration": ("narration", "caption", "description", "sentence", "activity_category_name"),
-    "verb": ("verb", "action"),
-    "noun": ("noun", "object"),
-    "id": ("narration_id", "uid", "segment_id", "id"),
-}
-
-
-def parse_time(value: str) -> float:
-    """"00:01:02.50" / "01:02.5" / "62.5" -> seconds."""
-    parts = value.strip().split(":")
-    if not 1 <= len(parts) <= 3:
-        raise ValueError(value)
-    seconds = 0.0
-    for p in parts:
-        seconds = seconds * 60 + float(p)
-    if seconds < 0:
-        raise ValueError(value)
-    return seconds
-
-
-def segment_clips(csv_path: str | Path, columns: dict[str, str] | None = None,
-                  drop_words: Iterable[str] = (), rejected: Counter | None = None) -> list[Clip]:
-    """Clips from a segment CSV (comma or tab separated, with a header). `columns` maps a role
-    (video, start_time, stop_time, start_frame, stop_frame, narration, verb, noun, id) to a
-    column name and overrides the aliases in COLUMN_ALIASES."""
-    path = Path(csv_path)
-    if not path.is_file():
-        raise TrainError("segment CSV not found", file=str(path), field="csv")
-    text = path.read_text()
-    first = text.splitlines()[0] if text.strip() else ""
-    reader = csv.DictReader(text.splitlines(), delimiter="\t" if first.count("\t") > first.count(",") else ",")
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    lower = {h.lower(): h for h in header}
-    cols: dict[str, str] = {}
-    for role, aliases in COLUMN_ALIASES.items():
-        for a in aliases:
-            if a in lower:
-                cols[role] = lower[a]
-                break
-    for role, name in (columns or {}).items():
-        if role not in COLUMN_ALIASES:
-            raise TrainError(f"unknown column role {role!r}; expected one of {', '.join(COLUMN_ALIASES)}", field="columns")
-        if name not in header:
-            raise TrainError(f"no column {name!r} (header: {', '.join(header)})", file=str(path), field=f"columns.{role}")
-        cols[role] = name
-    if "video" not in cols:
-        raise TrainError(f"no video id column (tried {', '.join(COLUMN_ALIASES['video'])})", file=str(path), field="video")
-    unit = "second" if "start_time" in cols and "stop_time" in cols else "frame"
-    if unit == "frame" and not ("start_frame" in cols and "stop_frame" in cols):
-        raise TrainError("need start and stop columns (frames or timestamps)", file=str(path), field="start_frame")
-    if not any(r in cols for r in ("narration", "verb")):
-        raise TrainError("need a narration column or verb (and noun) columns", file=str(path), field="narration")
-    rejected = rejected if rejected is not None else Counter()
-    drop_words = tuple(drop_words)
-    clips = []
-    for n, raw in enumerate(reader, 2):  # line numbers as in an editor (header is line 1)
-        r = {k.strip() if k else k: (v or "").strip() for k, v in raw.items()}
-        a_col, b_col = (cols["start_time"], cols["stop_time"]) if unit == "second" else (cols["start_frame"], cols["stop_frame"])
-        try:
-            a, b = (parse_time(r[a_col]), parse_time(r[b_col])) if unit == "second" else (int(r[a_col]), int(r[b_col]))
-        except (ValueError, KeyError):
-            raise TrainError(f"line {n}: bad start/stop {r.get(a_col)!r}/{r.get(b_col)!r} "
-                             f"(expected {'timestamps' if unit == 'second' else 'integer frame numbers'})",
-                             file=str(path), field=f"{a_col}/{b_col}") from None
-        if b <= a:
-            rejected["empty_segment"] += 1
-            continue
-        instr = r.get(cols.get("narration", ""), "") or " ".join(
-            x for x in (r.get(cols.get("verb", ""), ""), r.get(cols.get("noun", ""), "")) if x)
-        if not instr:
-            rejected["no_instruction"] += 1
-            continue
-        if matches_drop_word(instr, drop_words):
-            rejected["drop_word"] += 1
-            continue
-        vid = r[cols["video"]]
-        seg_id = r.get(cols.get("id", ""), "") or f"{vid}_{n}"
-        verb = r.get(cols.get("verb", ""), "")
-        clips.append(Clip(key=_safe(seg_id), video_id=vid, instruction=instr, start=a, stop=b, unit=unit,
-                          meta={"dataset": "segments", "line": n, **({"action": verb} if verb else {})}))
-    return clips
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -331,7 +144,7 @@ def decode_clip(path: str | Path, start: float | None = None, stop: float | None
         if a > 0:
             try:
                 container.seek(int(a / fps / tb) + t0, stream=s, backward=True, any_frame=False)
-            except av.FFmpegError:
+            except (av.FFmpegError, OverflowError, ValueError):
                 pass  # decode from the start instead
         # Keep only what can be needed: with a known stop, the frames nearest to the wanted
         # indices; without one, the first frame plus a tail (or everything, up to max_buffer).
@@ -390,11 +203,14 @@ def make_pairs(clips: list[Clip], videos_dir: str | Path, out_dir: str | Path, c
     """Decode, filter and write the pairs: OUT/images/<key>_input.<ext>, OUT/images/<key>_output.<ext>
     and OUT/pairs.json (AURORA format, plus `video`, `frames`, `similarity`) and OUT/report.json."""
     cfg.filter.check()
-    if cfg.last_offset < 0 or cfg.candidates < 2:
-        raise TrainError("need last_offset >= 0 and candidates >= 2", field="last_offset")
     videos = index_videos(videos_dir)
     out = Path(out_dir)
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise TrainError("the output is a file, not a folder", file=str(out), field="out")
+    try:
+        (out / "images").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TrainError(f"cannot make the output folder: {e.strerror or e}", file=str(out), field="out") from None
     report = VideoPairsReport(out / pairs_name, rejected=Counter(rejected or {}))
     sim = make_similarity(cfg.filter)
     rows, warned, seen = [], 0, set()
