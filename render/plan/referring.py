@@ -1,7 +1,8 @@
 """Referring expressions: the words that single out one object of a scene in an instruction.
 
 Objects are named by `SceneObject.name`. When exactly two objects of the scene share a name,
-the one meant is told apart by its image position ("the left red mug", "the front red mug");
+the one meant is told apart by its image position ("the red mug on the left", "the red mug at
+the front");
 three or more, or two that cannot be told apart, raise `Reject("ambiguous_reference", name)`.
 """
 from __future__ import annotations
@@ -20,8 +21,8 @@ FRONT_BACK_MIN_FRACTION = 0.10
 
 
 def referring_name(scene: Scene, uid: str) -> str:
-    """The name that singles out object `uid` in `scene`, without article:
-    "red mug", or "left red mug" / "front red mug" when exactly two share the name."""
+    """The name that singles out object `uid` in `scene`, without article: "red mug", or "red
+    mug on the left" / "red mug at the front" when exactly two share the name."""
     obj = scene.get(uid)
     peers = [o for o in scene.objects if o.name == obj.name]
     if len(peers) == 1:
@@ -36,10 +37,10 @@ def referring_name(scene: Scene, uid: str) -> str:
         raise Reject("ambiguous_reference", f"{obj.name} (behind the camera)")
     dx = px[0, 0] - px[1, 0]
     if abs(dx) > LEFT_RIGHT_MIN_FRACTION * cam.width:
-        return f"{'left' if dx < 0 else 'right'} {obj.name}"
+        return f"{obj.name} on the {'left' if dx < 0 else 'right'}"
     d = depth(cam, points)
     if abs(d[0] - d[1]) > FRONT_BACK_MIN_FRACTION * min(d[0], d[1]):
-        return f"{'front' if d[0] < d[1] else 'back'} {obj.name}"
+        return f"{obj.name} at the {'front' if d[0] < d[1] else 'back'}"
     raise Reject("ambiguous_reference", f"{obj.name} (two, not separable in the image)")
 
 

@@ -86,7 +86,8 @@ def test_invert_turn_90(fwd_dir: str, back_dir: str) -> None:
     e = Edit("rotation", "turn_90", ["o0"], [], {"axis": "z", "angle_deg": 90.0, "direction": fwd_dir})
     inv = invert(e, s, s)
     assert inv.params["direction"] == back_dir and inv.params["angle_deg"] == -90.0
-    assert texts(inv, s, s)[0] == f"turn the red mug 90 degrees to the {back_dir}"
+    turn = {"left": "counterclockwise", "right": "clockwise"}[back_dir]
+    assert texts(inv, s, s)[0] == f"turn the red mug 90 degrees {turn}, seen from above"
 
 
 def test_invert_rotations_and_none() -> None:
@@ -230,7 +231,8 @@ def test_both_directions(tmp_path: Path) -> None:
     assert "green cups" in fwd["instruction"] and fwd["instruction"].startswith(("add", "put", "place"))
     assert rev["instruction"].split()[0] in ("remove", "take", "get") and "green cups" in rev["instruction"]
     assert "yellow mug" in rows[3]["instruction"] and rows[3]["instruction"].endswith("red")
-    assert "left" in rows[5]["instruction"] and "right" in rows[6]["instruction"]
+    assert "counterclockwise" in rows[5]["instruction"]  # turned left, seen from above
+    assert "clockwise" in rows[6]["instruction"] and "counterclockwise" not in rows[6]["instruction"]
     # deterministic paraphrase
     m = read_manifest(run)
     assert reverse_instruction(m[0]) == rev["instruction"] == reverse_instruction(m[0])
@@ -314,15 +316,17 @@ def test_exported_images_are_the_runs_source_and_target(tmp_path: Path) -> None:
     meta = [json.loads(l) for l in (tmp_path / "hf" / "metadata.jsonl").read_text().splitlines()]
     assert export_run(run, tmp_path / "au", "aurora", both_directions=True) == 7
     aurora = json.loads((tmp_path / "au" / "aurora.json").read_text())
-    forward = [m for m in meta if m["edit_prompt"] in {r["instruction"] for r in manifest}]
+    forward = [m for m in meta if m["input_image_file_name"].endswith("_source.png")]
     assert len(forward) == len(manifest)
-    for row, m, a in zip(manifest, forward, [x for x in aurora if x["instruction"] in {r["instruction"] for r in manifest}]):
+    differing = 0
+    for row, m, a in zip(manifest, forward, [x for x in aurora if x["input"].endswith("_source.png")]):
         assert m["edit_prompt"] == row["instruction"] == a["instruction"]
         src, tgt = ((run / row[s]["image"]).read_bytes() for s in ("source", "target"))
-        assert src != tgt
+        differing += src != tgt
         assert (tmp_path / "hf" / m["input_image_file_name"]).read_bytes() == src
         assert (tmp_path / "hf" / m["edited_image_file_name"]).read_bytes() == tgt
         assert (tmp_path / "au" / a["input"]).read_bytes() == src and (tmp_path / "au" / a["output"]).read_bytes() == tgt
+    assert differing >= 2  # pairs whose images differ: a swap would show
     for m in meta:
         if m not in forward:  # a reverse pair: from the target back to the source
             back = next(r for r in manifest if r["target"]["image"] == m["input_image_file_name"])

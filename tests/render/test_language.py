@@ -200,16 +200,18 @@ def test_pair_locations():
     assert "swap the positions of the red mug and the blue bowl" in swap
     for sub in ("attract", "repel", "swap"):
         for t in texts(Edit("location", sub, ["o0", "o1"]), s, s):
-            assert "the red mug and the blue bowl" in t
+            assert "the red mug" in t and "the blue bowl" in t
 
 
 def test_rotations():
     s = base()
     assert "turn the red mug around" in texts(Edit("rotation", "turn_around", ["o0"], [], {"axis": "z", "angle_deg": 180}), s, s)
     t90 = texts(Edit("rotation", "turn_90", ["o0"], [], {"axis": "z", "angle_deg": 90, "direction": "right"}), s, s)
-    assert "turn the red mug 90 degrees to the right" in t90
-    assert "rotate the red mug a quarter turn to the right" in t90
-    assert all(t.endswith("to the right") for t in t90)
+    # "right" is clockwise seen from above, and every paraphrase says which way in those words
+    assert "turn the red mug 90 degrees clockwise, seen from above" in t90
+    assert all("clockwise" in t and "counterclockwise" not in t and "above" in t for t in t90)
+    t90_left = texts(Edit("rotation", "turn_90", ["o0"], [], {"axis": "z", "angle_deg": 90, "direction": "left"}), s, s)
+    assert all("counterclockwise" in t and "above" in t for t in t90_left)
     fall = texts(Edit("rotation", "fall_over", ["o0"], [], {"axis": "y", "angle_deg": 90}), s, s)
     assert {"make the red mug fall over", "knock the red mug over", "tip the red mug over onto its side"} <= set(fall)
     flip = texts(Edit("rotation", "flip", ["o1"], [], {"axis": "x", "angle_deg": 180}), s, s)
@@ -311,21 +313,21 @@ def test_count_edits_need_no_disambiguation():
 
 def test_left_right_disambiguation():
     s = scene(obj("a", "red mug", -0.3, 0.0), obj("b", "red mug", 0.3, 0.0), obj("c", "blue bowl", 0.0, 0.3))
-    assert referring_name(s, "a") == "left red mug"
-    assert referring_name(s, "b") == "right red mug"
+    assert referring_name(s, "a") == "red mug on the left"
+    assert referring_name(s, "b") == "red mug on the right"
     assert referring_name(s, "c") == "blue bowl"
     out = texts(Edit("rotation", "flip", ["a"], [], {"axis": "x", "angle_deg": 180}), s, s)
-    assert "flip the left red mug upside down" in out
+    assert "flip the red mug on the left upside down" in out
     out = texts(Edit("location", "relative", ["b"], ["a"], {"direction": "behind"}), s, s)
-    assert "move the right red mug behind the left red mug" in out
+    assert "move the red mug on the right behind the red mug on the left" in out
 
 
 def test_front_back_disambiguation_when_columns_coincide():
     s = scene(obj("a", "red mug", 0.0, -0.3), obj("b", "red mug", 0.01, 0.4))
-    assert referring_name(s, "a") == "front red mug"
-    assert referring_name(s, "b") == "back red mug"
+    assert referring_name(s, "a") == "red mug at the front"
+    assert referring_name(s, "b") == "red mug at the back"
     out = texts(Edit("attribute", "size", ["b"], [], {"direction": "bigger", "factor": 2}), s, s)
-    assert "make the back red mug bigger" in out
+    assert "make the red mug at the back bigger" in out
 
 
 def test_inseparable_pair_rejects():

@@ -129,7 +129,9 @@ class RotationKind(EditKind):
     def template_context(self, edit: Edit, source: Scene, target: Scene) -> tuple[str, dict[str, Any]]:
         need_objects(edit, 1)
         if edit.subtype == "turn_90":
-            return edit.subtype, {"obj": ref(source, edit.objects[0]), "direction": param(edit, "direction", {"left", "right"})}
+            # "left" is counter-clockwise seen from above (apply); the words say it that way
+            turn = {"left": "counterclockwise", "right": "clockwise"}[param(edit, "direction", {"left", "right"})]
+            return edit.subtype, {"obj": ref(source, edit.objects[0]), "turn": turn}
         if edit.subtype in self.subtypes:
             return edit.subtype, {"obj": ref(source, edit.objects[0])}
         raise ValueError(f"unknown edit {self.name}.{edit.subtype}")
