@@ -8,7 +8,10 @@ Three checks, every pair (thresholds in the spec's `verify:` section):
 2. Visibility: every edited or referenced object covers at least `min_visible_px` pixels and
    `min_visible_fraction` of its projected silhouette bound in each image where it exists (not
    hidden behind another object); removed objects are absent from the target.
-3. The claim holds in the rendered masks, judged by the edit's own kind
+3. Something visibly changed: inside the edited objects' masks (source and target), at least
+   MIN_CHANGED_SHARE of the pixels and MIN_CHANGED_PX (at 256x256, scaled) differ by more than
+   `pixel_tolerance`; a pixel-identical pair is never accepted.
+4. The claim holds in the rendered masks, judged by the edit's own kind
    (`EditKind.check_masks` in `plan/edits/<kind>.py`).
 """
 from __future__ import annotations
@@ -23,6 +26,9 @@ from simedit.render.masks import object_mask, shadow_region, silhouette_bound
 from simedit.render.plan.edits import kind_of
 from simedit.render.plan.edits.base import EditContext
 from simedit.render.scene import Edit, Scene
+
+MIN_CHANGED_SHARE = 0.05  # of the edited objects' pixels (source and target together)
+MIN_CHANGED_PX = 20  # at 256x256, scaled with the image area
 
 
 @dataclass
@@ -75,7 +81,14 @@ def verify_pair(edit: Edit, source: Scene, target: Scene, src: Any, tgt: Any, ct
             if area < min_px or area < spec.min_visible_fraction * bound:
                 return Verdict(False, "occluded", f"{uid} shows {area} px of about {bound} in the {which}", figures)
 
-    # 3. the claim
+    # 3. a visible change
+    changed_px = int((changed & (diff > spec.pixel_tolerance)).sum())
+    figures["changed_px"] = changed_px
+    floor = max(MIN_CHANGED_PX * src.mask.size / 256**2, MIN_CHANGED_SHARE * int(changed.sum()))
+    if changed_px < floor:
+        return Verdict(False, "no_visible_change", f"{changed_px} px changed in the edit's region", figures)
+
+    # 4. the claim
     problem = kind_of(edit).check_masks(edit, source, target, src, tgt, ctx, figures)
     if problem:
         return Verdict(False, "claim_not_visible", problem, figures)

@@ -201,3 +201,34 @@ def test_same_seed_and_index_give_identical_plan_lines(catalog):
     assert lines == again
     other = Planner(spec.model_copy(update={"seed": 1}), catalog)
     assert json.dumps(other.plan(3).sample.to_dict()) != lines[0]
+
+
+def test_one_edit_per_pair_and_plausible_poses(attribute_plans, rotation_plans, catalog):
+    """A shape edit changes the shape only (the colour word stays; a textured target is named
+    without one); a flipped or fallen object never balances on a point."""
+    from simedit.render.plan.edits.rotation import resting_contact
+
+    shapes = [p for p in attribute_plans if p.edit.subtype == "shape"]
+    assert shapes
+    for p in shapes:
+        uid = p.edit.objects[0]
+        before, after = p.source.get(uid), p.target.get(uid)
+        was = before.color if catalog.get(before.asset_id).colorable else catalog.get(before.asset_id).color
+        if catalog.get(after.asset_id).colorable and was is not None:
+            assert after.color == was, p.instruction
+        else:
+            new = catalog.get(after.asset_id)
+            if not new.colorable and new.color:
+                assert f"{new.color} {new.name}" not in p.instruction, p.instruction
+    ctx = rotation_plans[0].context
+    for p in rotation_plans:
+        if p.edit.subtype in ("flip", "fall_over"):
+            obj = p.target.get(p.edit.objects[0])
+            assert resting_contact(obj, ctx) >= 0.006, (p.instruction, obj.asset_id)
+
+
+def test_never_swap_two_objects_that_look_the_same(location_plans):
+    for p in location_plans:
+        if p.edit.subtype == "swap":
+            a, b = p.edit.objects
+            assert p.source.get(a).name != p.source.get(b).name

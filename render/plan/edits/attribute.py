@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from simedit.render.catalog.model import Asset
+from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.common.colorspace import linear_to_srgb
 from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import object_mask, visible_change
@@ -15,9 +15,15 @@ from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditK
 from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import fits, uniform
 from simedit.render.poses import resting_height
-from simedit.render.scene import Edit, Scene
+from simedit.render.scene import Edit, Scene, SceneObject
 
 MIN_AREA_CHANGE = 1.15  # a size edit must change the mask area by at least this factor
+
+
+def colour_word(obj: SceneObject, catalog: Catalog) -> str | None:
+    """The colour word in an object's name: its paint, or a textured asset's fixed word."""
+    asset = catalog.get(obj.asset_id)
+    return obj.color if asset.colorable else asset.color
 
 
 def _siblings(asset: Asset, ctx: EditContext) -> list[Asset]:
@@ -69,15 +75,26 @@ class AttributeKind(EditKind):
             obj.scale *= factor if direction == "bigger" else 1.0 / factor
             params.update(direction=direction, factor=factor)
         elif subtype == "shape":
-            new = pick(rng, _siblings(cat.get(obj.asset_id), ctx))
-            if new.colorable and obj.color is None:  # a textured object turns into a solid one
-                obj.color = pick(rng, ctx.colors)
-            if not new.colorable:
+            # one change: the shape. A solid target keeps the source's colour word (a textured
+            # brown block becomes a brown toy brick); a textured target keeps its own look, and
+            # the instruction names it without a colour word
+            word = colour_word(obj, cat)
+            new = pick(rng, [a for a in _siblings(cat.get(obj.asset_id), ctx)
+                             if not a.colorable or word is None or word in cat.palette])
+            if new.colorable:
+                obj.color = word if word is not None else pick(rng, ctx.colors)
+            else:
                 obj.color = None
+            old = cat.get(obj.asset_id)
+            before_name = obj.name
             obj.asset_id = new.id
             obj.rgb = tuple(cat.palette[obj.color]) if obj.color else None
             obj.name = cat.display_name(new.id, obj.color)
-            params.update(from_asset_id=source.get(uid).asset_id, new_asset_id=new.id)
+            # the words for the instruction and for its inverse: a textured object without the
+            # colour word its look carries anyway
+            params.update(from_asset_id=old.id, new_asset_id=new.id,
+                          new_name=obj.name if new.colorable else new.name,
+                          from_name=before_name if old.colorable else old.name)
         else:
             choices = [c for c in _target_colors(ctx) if c != obj.color]
             if not choices:
@@ -102,6 +119,10 @@ class AttributeKind(EditKind):
             raise Reject("claim_false", "size")
         if edit.subtype in ("shape", "color") and after.name == before.name:
             raise Reject("claim_false", f"{edit.subtype}: name unchanged")
+        if edit.subtype == "shape" and ctx.catalog.get(after.asset_id).colorable:
+            was = colour_word(before, ctx.catalog)
+            if was is not None and after.color != was:
+                raise Reject("two_edits", f"the shape edit also made it {after.color}")
 
     def template_context(self, edit: Edit, source: Scene, target: Scene) -> tuple[str, dict[str, Any]]:
         need_objects(edit, 1)
@@ -110,7 +131,7 @@ class AttributeKind(EditKind):
             direction = param(edit, "direction", {"bigger", "smaller"})
             return f"size_{direction}", {"obj": ref(source, uid)}
         if edit.subtype == "shape":
-            return "shape", {"obj": ref(source, uid), "new": target.get(uid).name}
+            return "shape", {"obj": ref(source, uid), "new": edit.params.get("new_name") or target.get(uid).name}
         if edit.subtype == "color":
             return "color", {"obj": ref(source, uid), "color": str(param(edit, "to_color"))}
         raise ValueError(f"unknown edit {self.name}.{edit.subtype}")
@@ -154,7 +175,8 @@ class AttributeKind(EditKind):
                 return None  # it had the asset's own look: no color word to go back to
             return Edit(self.name, "color", objs, refs, {**p, "from_color": p.get("to_color"), "to_color": p["from_color"]})
         if edit.subtype == "shape":
-            if "from_asset_id" in p or "new_asset_id" in p:
-                p["from_asset_id"], p["new_asset_id"] = edit.params.get("new_asset_id"), edit.params.get("from_asset_id")
+            for a, b in (("from_asset_id", "new_asset_id"), ("from_name", "new_name")):
+                if a in p or b in p:
+                    p[a], p[b] = edit.params.get(b), edit.params.get(a)
             return Edit(self.name, "shape", objs, refs, p)
         return None

@@ -153,6 +153,8 @@ class LocationKind(EditKind):
             params["factor"], moved = factor, [a, b]
         else:  # swap: each takes the other's spot on the floor, keeping its own height and pose
             a, b = uids
+            if source.get(a).name == source.get(b).name:  # same asset, same colour: nothing would show
+                raise Reject("swap_indistinguishable", source.get(a).name)
             _move(target.get(a), np.asarray(source.get(b).position[:2]))
             _move(target.get(b), np.asarray(source.get(a).position[:2]))
             moved = [a, b]

@@ -19,7 +19,7 @@ from simedit.render.masks import visible_change
 from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, eligible_objects,
                                             need_objects, negated_angle, param, pick, request_one)
 from simedit.render.plan.referring import ref
-from simedit.render.poses import resting_height, rotate_world, to_rotation
+from simedit.render.poses import resting_height, rotate_world, to_rotation, world_hull
 from simedit.render.scene import Edit, Scene
 
 Z_TURNS = ("turn_around", "turn_90")
@@ -55,6 +55,21 @@ def visible_axes(subtype: str, asset: Asset, ctx: EditContext) -> list[str]:
     if subtype == "fall_over" and "can-fall" not in asset.tags:
         return []
     return [a for a in ("x", "y") if not symmetric_under(asset, a, angle, ctx)]
+
+
+CONTACT_BAND = 0.003  # m: hull points this close to the floor touch it
+MIN_CONTACT_M = 0.006  # a resting contact must span at least this (m)...
+MIN_CONTACT_SHARE = 0.1  # ...and this share of the object's size: a point is no base
+
+
+def resting_contact(obj, ctx: EditContext) -> float:
+    """The longest span of the object's floor contact (hull points within CONTACT_BAND of the
+    floor): ~0 for a point, its length for an edge (a can on its side), larger for a face."""
+    pts = world_hull(obj, ctx.catalog)
+    low = pts[pts[:, 2] <= pts[:, 2].min() + CONTACT_BAND][:, :2]
+    if len(low) < 2:
+        return 0.0
+    return float(np.max(np.linalg.norm(low[:, None, :] - low[None, :, :], axis=-1)))
 
 
 def up_vector(q) -> np.ndarray:
@@ -109,8 +124,14 @@ class RotationKind(EditKind):
         return Change(edit=edit, target=target, movable=[uid])
 
     def check_plan(self, edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
-        """After settling, the object must show the rotation the instruction names."""
+        """After settling, the object must show the rotation the instruction names, and rest the
+        way a real one would: not balanced on a point (a cone on its apex, a candle on its wick),
+        which PyBullet's symmetric settling allows but a table never would."""
         uid = edit.objects[0]
+        if edit.subtype in ("fall_over", "flip"):
+            contact = resting_contact(target.get(uid), ctx)
+            if contact < max(MIN_CONTACT_M, MIN_CONTACT_SHARE * float(np.max(ctx.catalog.geometry(target.get(uid).asset_id).extents))):
+                raise Reject("unstable_pose", f"{uid} rests on {contact * 1000:.0f} mm")
         before, after = source.get(uid).rotation, target.get(uid).rotation
         tilt = math.acos(float(np.clip(up_vector(before) @ up_vector(after), -1, 1)))
         if edit.subtype in Z_TURNS:
