@@ -100,7 +100,8 @@ def test_engines_are_imported_in_one_place_each():
             if re.search(rf"^\s*(import {engine}\b|from {engine}\b)", text, re.M):
                 where[engine].add(module)
     assert where["bpy"] == {"simedit.render.backends.cycles"}
-    assert where["pybullet"] <= {"simedit.render.plan.physics", "simedit.render.catalog.collision"}
+    assert where["pybullet"] <= {"simedit.render.plan.physics", "simedit.render.catalog.collision",
+                                 "simedit.render.catalog.stability"}
     assert all(m.startswith("simedit.train.") for m in where["torch"] | where["diffusers"])
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections import Counter
 
 from simedit.render.common.command import run_command
 from simedit.render.common.errors import SimEditError
@@ -23,11 +21,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="{import,list,validate,preview}")
 
     imp = sub.add_parser("import", help="propose catalog entries for local models (GSO, Kubric manifest, mesh folder)")
-    imp.add_argument("source", help="a GSO folder / .zip archives, a Kubric manifest .json (or its folder), or a mesh folder")
-    imp.add_argument("--out", required=True, help="catalog YAML to write; an existing one is merged, keeping your edits")
+    imp.add_argument("source", help="Google Scanned Objects folders, Fuel .zip downloads or a Fuel cache; a Kubric "
+                                     "manifest .json (or its folder); or a folder of meshes")
+    imp.add_argument("--out", required=True, help="catalog YAML to write; an existing one is extended (the models it holds are skipped) and keeps "
+                          "your edits")
     imp.add_argument("--layout", choices=["auto", "gso", "kubric", "mesh_folder"], default="auto")
     imp.add_argument("--no-collision", action="store_true", help="skip VHACD collision meshes (physics then uses the render mesh's hull)")
-    imp.add_argument("--limit", type=int, default=None, help="import at most this many models")
+    imp.add_argument("--limit", type=int, default=None,
+                     help="propose at most this many models not yet in the catalog (a re-run goes on with the next)")
+    imp.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per CPU)")
+    imp.add_argument("--refresh", action="store_true",
+                     help="propose models the catalog already holds again (your edits are kept); by default a re-run "
+                          "skips them and goes on with the rest")
+    imp.add_argument("--no-report", action="store_true", help="skip the Markdown import report and its picture grids")
 
     ls = sub.add_parser("list", help="list a catalog's objects")
     ls.add_argument("--catalog", default=None, help="catalog YAML (default: the built-in catalog)")
@@ -50,21 +56,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    """One screen whatever the size of the import: the full lists are in the report."""
     from tqdm import tqdm
 
     from simedit.render.catalog.importers import run_import
 
-    start = time.perf_counter()
-    result = run_import(args.source, args.out, layout=args.layout, collision=not args.no_collision, limit=args.limit,
-                        progress=lambda items: tqdm(items, desc="importing", unit="model"))
-    reasons = Counter(r for _, r in result.skipped)
-    print(f"imported {len(result.imported)} models ({result.layout} layout) in {time.perf_counter() - start:.1f} s, "
-          f"skipped {len(result.skipped)}" + (": " + "; ".join(f"{r} ({n})" for r, n in reasons.most_common()) if reasons else ""))
-    for origin, reason in result.skipped:
-        print(f"  skipped {origin}: {reason}")
+    if args.jobs is not None and args.jobs < 1:
+        raise SimEditError("expected at least 1", field="--jobs")
+    if args.limit is not None and args.limit < 1:
+        raise SimEditError("expected at least 1", field="--limit")
+    try:
+        result = run_import(args.source, args.out, layout=args.layout, collision=not args.no_collision, limit=args.limit,
+                            jobs=args.jobs, refresh=args.refresh, report=not args.no_report,
+                            progress=lambda total: tqdm(total=total, desc="importing", unit="model"),
+                            warn=lambda line: print(f"warning: {line}", file=sys.stderr, flush=True))
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.out} keeps the models imported so far; the same command goes on from there",
+              file=sys.stderr)
+        return 130
+    rate = f", {len(result.imported) / result.seconds * 60:.0f} models/min" if result.imported and result.seconds > 0 else ""
+    resumed = f"; {len(result.resumed)} already in the catalog (--refresh proposes them again)" if result.resumed else ""
+    print(f"imported {len(result.imported)} models ({result.layout} layout) in {result.seconds:.1f} s{rate}, "
+          f"skipped {len(result.skipped):,}{resumed}")
+    for line in result.skipped_lines():
+        print(f"  {line}")
+    if result.notes:
+        print(f"  {len(result.notes)} name(s) numbered: the models' words and colors do not tell them apart")
     if result.kept_fields:
         print(f"kept {result.kept_fields} field(s) you edited")
-    print(f"catalog: {result.out} ({result.total_entries} entries; next: catalog validate {args.out})")
+    report = f"; report: {result.report}" if result.report else ""
+    print(f"catalog: {result.out} ({result.total_entries} entries{report})")
+    print(f"next: catalog validate {args.out}")
     return 0
 
 

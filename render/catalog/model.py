@@ -159,6 +159,29 @@ def compute_geometry(asset: Asset) -> AssetGeometry:
 
 # ---------------------------------------------------------------- loading
 
+class NameRegistry:
+    """Which names instructions could confuse. Objects are named with their color ("teal mug"):
+    two textured mugs of different colors read differently, but a solid-color (colorable)
+    object may be painted any color, so its name must be its own."""
+
+    def __init__(self) -> None:
+        self._any: dict[str, str] = {}  # name -> first id
+        self._colorable: dict[str, str] = {}
+        self._fixed: dict[tuple[str, str | None], str] = {}  # (name, color) of textured objects -> id
+
+    def clash(self, asset_id: str, name: str, colorable: bool, color: str | None) -> str | None:
+        """The id `asset_id`'s name collides with (None: free); registers it when free."""
+        other = (self._any.get(name) if colorable else self._colorable.get(name) or self._fixed.get((name, color)))
+        if other is not None:
+            return other
+        self._any.setdefault(name, asset_id)
+        if colorable:
+            self._colorable[name] = asset_id
+        else:
+            self._fixed[(name, color)] = asset_id
+        return None
+
+
 PYBULLET_PREFIX = "pybullet_data:"
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -293,16 +316,17 @@ def load_catalog(path: str | Path | None = None, *, missing_files: str = "error"
 
     base = path.parent
     assets: dict[str, Asset] = {}
-    names: dict[str, str] = {}
+    names = NameRegistry()
     skipped: list[str] = []
     for i, e in enumerate(parsed.assets):
         where = f"assets[{i}]"
         if e.id in assets:
             raise SimEditError(f"duplicate id {e.id!r}", file=file, field=f"{where}.id")
         # instructions name objects by name: two assets with one name make ambiguous text
-        if e.name in names:
-            raise SimEditError(f"duplicate name {e.name!r} (also used by {names[e.name]!r})", file=file,
-                               field=f"{where}.name")
+        other = names.clash(e.id, e.name, e.colorable, e.color)
+        if other is not None:
+            raise SimEditError(f"duplicate name {e.name!r} (also used by {other!r}; textured objects may share a name "
+                               "only with different colors)", file=file, field=f"{where}.name")
         clash = [w for w in e.name.split() if w in parsed.colors]
         if clash:
             raise SimEditError(f"name {e.name!r} contains the color word {clash[0]!r}; colors are added "
@@ -339,7 +363,6 @@ def load_catalog(path: str | Path | None = None, *, missing_files: str = "error"
             texture=texture,
             source=e.source,
         )
-        names[e.name] = e.id
     palette = {word: tuple(float(c) for c in rgb) for word, rgb in parsed.colors.items()}
     if not assets:
         raise SimEditError(f"no usable object left ({len(skipped)} skipped for missing files)", file=file)

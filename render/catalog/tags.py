@@ -8,9 +8,18 @@ alone miss thin wires such as a bucket's bail handle).
 Rules and thresholds (each result is returned with the measured evidence, so a user can see
 why a tag was given and override it in the YAML):
 
-- `can-fall`: height / (narrowest horizontal width) >= CAN_FALL_RATIO (1.05). The narrowest
-  width is the minimum caliper width of the footprint (the XY projection), so a mug's handle
-  does not make it "wide". Equal height and width (a cube, a ball) is not a visible fall.
+- `can-fall`: a person would knock it over, and the fall shows (`stability.py` has the physics).
+  Either the push test fells it visibly from MIN_FALLS (2) of its 8 directions (a fingertip
+  sweeping through it at 80% of its height in PyBullet; felled = up axis tilted more than 65
+  degrees at rest), or tipping it is cheap and ends somewhere: its hull has a stable side pose
+  (up axis at SIDE_POSE_DEGREES, 70 to 110) that looks different, standing is a rest pose too,
+  and tipping it over its foot's edge towards that side raises its centre of mass by at most
+  MAX_TIP_RISE (0.12) of its size (wide mugs, which a slow sweep only slides). A fall "looks
+  different" when the fallen shape is not the upright one under any Z turn (`fallen_spread` >=
+  FALL_VISIBLE, 0.08 of its size, the rotation edit's own symmetry tolerance): a cube landing on
+  another face, an egg or a pencil rolling, show nothing. On the built-in catalog the closest misses are a 20 x 15 x 10 cm box
+  (rise 0.153) and a bowl (rise 0.096 but no side pose: it rolls onto its rim); the ratio the
+  tag used to be (height / narrowest footprint width) stays in the evidence.
 - `round`: the shape maps onto itself under every Z turn in ROUND_ANGLES_DEG (15-degree steps):
   the spread a turn adds (see `symmetry_spread`; minus the sampling floor, the spread between
   two independent point clouds of the unturned surface) stays below ROUND_TOLERANCE (0.03) of
@@ -48,7 +57,14 @@ from scipy.spatial.transform import Rotation
 
 from simedit.render.catalog.model import TAGS
 
-CAN_FALL_RATIO = 1.05
+MIN_FALLS = 2  # of the push directions (stability.PUSH_DIRECTIONS) that must fell it visibly
+MAX_TIP_RISE = 0.12  # centre-of-mass rise over the foot's edge, x size: "cheap to tip"
+SIDE_POSE_DEGREES = (70.0, 110.0)  # a resting pose this far from upright is "on its side"
+UPRIGHT_DEGREES = 5.0  # a resting pose this close to the catalogued one: the object stands
+FALL_VISIBLE = 0.08  # fallen shape vs upright, spread / size: the rotation edit's own symmetry tolerance
+FALL_SPREAD_CAP = 0.25  # spreads are measured up to this (x size): the decision is at FALL_VISIBLE
+FALL_PROBE_POINTS = 600  # points turned when asking whether a fallen pose looks different...
+FALL_REFERENCE_POINTS = 3000  # ...against this many of the upright surface
 ROUND_TOLERANCE = 0.03
 INVARIANT_TOLERANCE = 0.03
 ROUND_ANGLES_DEG = (45, 90, 30, 60, 15, 75, 105, 120, 135, 150, 165, 180, 195, 210, 225, 240, 255, 270, 285, 300, 315, 330, 345)
@@ -67,8 +83,18 @@ TOP_CELL_M = 0.005  # raster of the top region (coverage)
 TOP_POINTS_PER_CELL = 16  # sampling density: an uncovered cell of a closed lid has odds e^-16
 TOP_MAX_SAMPLES = 400_000  # beyond it (a huge object) the grid coarsens instead
 
+
+def _can_fall_rule() -> str:
+    from simedit.render.catalog import stability as st
+
+    return (f"a fingertip sweeping through it at {st.PUSH_HEIGHT:.0%} of its height leaves it tilted > "
+            f"{st.FELL_DEGREES:g} deg, looking different, from >= {MIN_FALLS} of {st.PUSH_DIRECTIONS} directions "
+            f"(PyBullet); or it has a side pose ({SIDE_POSE_DEGREES[0]:g}-{SIDE_POSE_DEGREES[1]:g} deg) that looks "
+            f"different and tipping it raises its centre by <= {MAX_TIP_RISE} x its size")
+
+
 TAG_RULES = {
-    "can-fall": f"height / narrowest footprint width >= {CAN_FALL_RATIO}",
+    "can-fall": _can_fall_rule(),
     "round": f"added spread under Z turns every 15 deg < {ROUND_TOLERANCE} x horizontal size",
     "invariant": f"added spread under {INVARIANT_ROTATIONS} random rotations < {INVARIANT_TOLERANCE} x size",
     "support": (f"surface within max({TOP_TOLERANCE_M * 1000:g} mm, {TOP_TOLERANCE_FRAC:.0%} of height) of the top "
@@ -246,7 +272,10 @@ def infer_tags(vertices: np.ndarray, faces: np.ndarray | None = None, seed: int 
         rots = Rotation.random(INVARIANT_ROTATIONS, random_state=int(rng.integers(2**31)))
         inv_spread = max(0.0, max(symmetry_spread(probe, r, tree) - floor for r in rots) / size)
         is_invariant = inv_spread < INVARIANT_TOLERANCE
-    can_fall = ratio >= CAN_FALL_RATIO and not is_invariant
+    fall: dict[str, Any] = {}
+    if not is_invariant:  # a ball rolls away from any push and looks the same
+        fall = _can_fall(verts, faces, probe, tree, size, seed)
+    can_fall = bool(fall.get("can_fall")) and not is_invariant
     top = top_surface(verts, faces, seed=seed)
     support = is_support(top) and not is_invariant
 
@@ -256,6 +285,7 @@ def infer_tags(vertices: np.ndarray, faces: np.ndarray | None = None, seed: int 
         "height_m": round(height, 4),
         "min_width_m": round(width, 4),
         "height_over_width": round(ratio, 3),
+        **{k: v for k, v in fall.items() if k != "can_fall"},
         "sampling_floor": round(floor / size, 4),
         "z_turn_spread": round(z_spread, 4),
         "rotation_spread": None if inv_spread is None else round(inv_spread, 4),
@@ -263,12 +293,87 @@ def infer_tags(vertices: np.ndarray, faces: np.ndarray | None = None, seed: int 
         "top_coverage": round(top.coverage, 3),
         "top_inradius_m": round(top.inradius_m, 4),
         "top_footprint_share": round(top.share, 3),
-        "thresholds": {"can_fall_ratio": CAN_FALL_RATIO, "round": ROUND_TOLERANCE,
+        "thresholds": {"can_fall_min_falls": MIN_FALLS, "fall_visible": FALL_VISIBLE, "max_tip_rise": MAX_TIP_RISE,
+                       "round": ROUND_TOLERANCE,
                        "invariant": INVARIANT_TOLERANCE, "support_coverage": SUPPORT_COVERAGE,
                        "support_min_area_m2": SUPPORT_MIN_AREA_M2, "support_min_inradius_m": SUPPORT_MIN_INRADIUS_M,
                        "support_min_share": SUPPORT_MIN_SHARE},
     }
     return TagResult(tags=tags, evidence=evidence)
+
+
+def _recentred_distance(points: np.ndarray, tree: cKDTree, rotation: Rotation, cap: float) -> float:
+    pts = rotation.apply(points)
+    pts -= (pts.min(axis=0) + pts.max(axis=0)) / 2  # compare shapes, not where they rolled to
+    d = tree.query(pts, distance_upper_bound=cap)[0]  # far points cost the tree most: stop at the cap
+    return float(np.percentile(np.minimum(d, cap), PERCENTILE))
+
+
+def fallen_spread(probe: np.ndarray, tree: cKDTree, turn: Rotation, size: float) -> float:
+    """How different a fallen pose looks: the spread between the turned shape and the upright
+    one (`tree`, centred on its bounding box), minimized over Z turns (a fallen object can face
+    any way), less the sampling floor, as a fraction of `size`."""
+    cap = FALL_SPREAD_CAP * size
+    floor = _recentred_distance(probe, tree, Rotation.identity(), cap)
+
+    def spread(theta: float) -> float:
+        turned = Rotation.from_euler("z", theta, degrees=True) * turn
+        return (_recentred_distance(probe, tree, turned, cap) - floor) / size
+
+    found = {float(t): spread(t) for t in range(0, 360, 30)}
+    for step, reach in ((5.0, 15.0), (1.0, 4.0)):  # narrow in where it came close
+        best = min(found, key=found.get)
+        if found[best] > 2.5 * FALL_VISIBLE:  # nowhere near the upright shape under any turn
+            break
+        for d in np.arange(-reach, reach + step / 2, step):
+            found.setdefault(best + float(d), spread(best + float(d)))
+    return max(min(found.values()), 0.0)
+
+
+def _can_fall(verts: np.ndarray, faces: np.ndarray | None, probe: np.ndarray, tree: cKDTree, size: float,
+              seed: int) -> dict[str, Any]:
+    """The can-fall decision (see the module doc) and its evidence."""
+    from simedit.render.catalog.stability import push_test, rest_poses, surface_centroid, tip_barrier
+
+    rng = np.random.default_rng(seed + 2)
+    small = probe[rng.choice(len(probe), min(FALL_PROBE_POINTS, len(probe)), replace=False)]
+    tree = cKDTree(tree.data[rng.choice(len(tree.data), min(FALL_REFERENCE_POINTS, len(tree.data)), replace=False)])
+    lo = verts.min(axis=0)
+    standing = verts - np.array([0.0, 0.0, lo[2]])
+    com = surface_centroid(standing, faces)
+    push = push_test(standing, faces)
+    visible, least = 0, None
+    for turn, fell in zip(push.turns, push.fell):
+        if fell and visible < MIN_FALLS:  # enough seen: the rest cannot change the answer
+            spread = fallen_spread(small, tree, turn, size)
+            least = spread if least is None else min(least, spread)
+            visible += spread >= FALL_VISIBLE
+    rise = tip_barrier(standing, com)
+    out: dict[str, Any] = {
+        "push_falls": f"{sum(push.fell)} of {len(push.fell)}",  # pushes that left it tilted over FELL_DEGREES
+        "push_tilts_deg": push.tilts_deg,
+        "fallen_spread": None if least is None else round(least, 4),  # least change a fall showed
+        "tip_rise": round(rise / size, 4),  # centre-of-mass rise to tip it, x size
+        "centroid_height_m": round(float(com[2]), 4),
+    }
+    if visible >= MIN_FALLS:
+        out["can_fall"], out["can_fall_by"] = True, "push"
+        return out
+    poses = rest_poses(standing, com) if rise / size <= MAX_TIP_RISE else []
+    if any(tilt <= UPRIGHT_DEGREES for tilt, _, _ in poses):  # it stands as catalogued (an egg does not)
+        lo_deg, hi_deg = SIDE_POSE_DEGREES
+        for tilt, rot, prob in sorted(poses, key=lambda p: -p[2]):
+            if not lo_deg <= tilt <= hi_deg:
+                continue
+            # the rise over the foot's edge on the side it falls to (a lying pencil rolls
+            # cheaply, but standing it on its end is no cheap fall)
+            way = tip_barrier(standing, com, toward=rot.inv().apply([0.0, 0.0, 1.0])) / size
+            if way <= MAX_TIP_RISE and fallen_spread(small, tree, rot, size) >= FALL_VISIBLE:
+                out.update(can_fall=True, can_fall_by="tip energy", side_pose_deg=round(tilt, 1),
+                           side_tip_rise=round(way, 4))
+                return out
+    out["can_fall"] = False
+    return out
 
 
 def asset_mesh(asset) -> tuple[np.ndarray, np.ndarray]:

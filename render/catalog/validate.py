@@ -3,7 +3,9 @@
 `load_catalog` stops at the first problem (what the render pipeline needs); this goes on and
 reports everything, plus checks the loader does not make:
   errors   - malformed YAML, schema problems (unknown keys, bad types, unknown tags), duplicate
-             ids, names that collide (or contain a color word), missing files, unreadable meshes,
+             ids, names that collide (the same name where the color could be the same too: textured
+             objects may share a name in different colors; model.NameRegistry) or contain a color
+             word, missing files, unreadable meshes,
              dedicated collision meshes with no closed (watertight) piece, absurd sizes (more
              than SIZE_FACTOR times off the category's typical size, or outside ABSOLUTE_SIZE_M);
   warnings - no `tags:` field, collision meshes with some open pieces (physics uses the hull),
@@ -19,8 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from simedit.render.catalog.importers.lexicon import NOUNS
-from simedit.render.catalog.model import TAGS, Asset, _AssetEntry, _CatalogFile, _field, compute_geometry, resolve_path
+from simedit.render.catalog.importers.lexicon import lexicon
+from simedit.render.catalog.model import (TAGS, Asset, NameRegistry, _AssetEntry, _CatalogFile, _field, compute_geometry,
+                                          resolve_path)
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.yaml_file import read_yaml
 
@@ -30,13 +33,8 @@ ABSOLUTE_SIZE_M = (0.005, 2.0)
 
 
 def typical_sizes() -> dict[str, float]:
-    sizes: dict[str, float] = {}
-    for noun, (category, size) in NOUNS.items():
-        if noun == category:  # the noun named like its category ("toy", "box") is its typical member
-            sizes[category] = size
-    for category, size in NOUNS.values():
-        sizes.setdefault(category, size)  # else the first noun listed
-    return sizes
+    """category -> typical largest dimension (m), from assets_catalog/lexicon.yaml."""
+    return dict(lexicon().category_sizes)
 
 
 @dataclass
@@ -119,7 +117,7 @@ def validate_catalog(path: str | os.PathLike) -> Report:
     report.entries = len(entries)
     base = path.parent
     ids: dict[str, int] = {}
-    names: dict[str, str] = {}
+    names = NameRegistry()
     sizes = typical_sizes()
     for i, e in enumerate(entries):
         where = f"assets[{i}]" + (f" {e.get('id')}" if isinstance(e, dict) and e.get("id") else "")
@@ -136,9 +134,9 @@ def validate_catalog(path: str | os.PathLike) -> Report:
         if entry.id in ids:
             report.add("error", where, f"duplicate id {entry.id!r} (also assets[{ids[entry.id]}])")
         ids.setdefault(entry.id, i)
-        if entry.name in names:
-            report.add("error", where, f"name {entry.name!r} collides with {names[entry.name]!r}: instructions could not tell them apart")
-        names.setdefault(entry.name, entry.id)
+        other = names.clash(entry.id, entry.name, entry.colorable, entry.color)
+        if other is not None:
+            report.add("error", where, f"name {entry.name!r} collides with {other!r}: instructions could not tell them apart")
         clash = [w for w in entry.name.split() if w in palette]
         if clash:
             report.add("error", where, f"name {entry.name!r} contains the color word {clash[0]!r}")

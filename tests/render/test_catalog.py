@@ -76,8 +76,10 @@ def test_named_tags(catalog: Catalog) -> None:
 def test_tags_match_geometry(catalog: Catalog, extents: dict[str, np.ndarray]) -> None:
     for asset in catalog.assets.values():
         x, y, z = extents[asset.id]
+        # can-fall is physics (tags.py): a push tips it, or tipping it onto a side pose is cheap;
+        # flat things never fall over and things much taller than wide always do
         if "can-fall" in asset.tags:
-            assert z > min(x, y), asset.id  # taller than its footprint is wide: it can tip over
+            assert z > 0.5 * min(x, y), asset.id
         else:
             assert z <= 1.05 * max(x, y), asset.id
         if "round" in asset.tags:

@@ -22,8 +22,14 @@ def mesh_dir(tmp_path: Path) -> Path:
 def test_import_list_validate(mesh_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "mine.yaml"
     assert main(["import", str(mesh_dir), "--out", str(out), "--no-collision"]) == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "imported 2 models (mesh_folder layout)" in text and "skipped 0" in text
+    assert f"report: {tmp_path / 'mine_import.md'}" in text and (tmp_path / "mine_import.md").is_file()
+    assert captured.err.count("warning: ") == 1 and "plain mesh folder" in captured.err  # said before falling back
+    assert main(["import", str(mesh_dir), "--out", str(out), "--layout", "gso"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--layout gso: expected" in err and "looks like the mesh_folder layout" in err
     assert main(["list", "--catalog", str(out), "--tag", "can-fall"]) == 0
     text = capsys.readouterr().out
     assert "candle" in text and "cardboard_box" not in text and "1 of 2 objects" in text
@@ -75,6 +81,8 @@ def test_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "no models found" in capsys.readouterr().err
     assert main(["list", "--tag", "shiny"]) == 2
     assert "unknown tag 'shiny'" in capsys.readouterr().err
+    assert main(["import", str(tmp_path), "--out", str(tmp_path / "x.yaml"), "--jobs", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --jobs: expected at least 1"
 
 
 def test_list_builtin(capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,7 +95,7 @@ def test_gso_folders_and_zips(gso_root: Path, tmp_path: Path) -> None:
     assert detect_layout(gso_root) == "gso"
     result = run_import(gso_root, out, collision=True)
     assert sorted(result.imported) == ["acme_soccer_ball_12in", "tall_blue_vase_xl", "threshold_porcelain_coffee_mug_red_x7"]
-    assert sorted(Path(o).name for o, _ in result.skipped) == ["Broken_Model", "Corrupt.zip"]
+    assert sorted(Path(b.origin).name for b in result.skipped) == ["Broken_Model", "Corrupt.zip"]
     e = entries(out)
     mug_e = e["threshold_porcelain_coffee_mug_red_x7"]
     assert (mug_e["name"], mug_e["category"], mug_e["color"], mug_e["colorable"]) == ("coffee mug", "cup", "red", False)
@@ -128,7 +128,10 @@ def test_reimport_keeps_user_edits(gso_root: Path, tmp_path: Path) -> None:
     raw["assets"].append({"id": "my_box", "name": "box", "category": "box", "tags": [],
                           "render_mesh": raw["assets"][0]["render_mesh"]})
     out.write_text(yaml.safe_dump(raw, sort_keys=False))
-    result = run_import(gso_root, out, collision=False)
+    resumed = run_import(gso_root, out, collision=False)  # a re-run goes on: nothing to propose again
+    assert (resumed.imported, len(resumed.resumed), resumed.kept_fields) == ([], 3, 0)
+    assert entries(out)["threshold_porcelain_coffee_mug_red_x7"]["name"] == "espresso cup"
+    result = run_import(gso_root, out, collision=False, refresh=True)  # proposes again, keeps edits
     assert result.kept_fields == 2
     e = entries(out)
     mug_e = e["threshold_porcelain_coffee_mug_red_x7"]
@@ -193,8 +196,8 @@ def test_mesh_folder_scale_and_sidecar(tmp_path: Path) -> None:
     (root / "odd.yaml").write_text("name: [unclosed\n")  # a broken sidecar: that model is skipped
     out = tmp_path / "mine.yaml"
     result = run_import(root, out, collision=False)
-    assert sorted(Path(o).name for o, _ in result.skipped) == ["bad.obj", "odd.obj"]
-    assert "malformed YAML at line" in dict((Path(o).name, r) for o, r in result.skipped)["odd.obj"]
+    assert sorted(Path(b.origin).name for b in result.skipped) == ["bad.obj", "odd.obj"]
+    assert "malformed YAML at line" in {Path(b.origin).name: b.reason for b in result.skipped}["odd.obj"]
     e = entries(out)
     assert e["water_glass"]["name"] == "water glass" and e["water_glass"]["mesh_scale"] == 0.001
     assert e["thing"]["category"] == "object" and "category default" in e["thing"]["size_source"]
@@ -215,8 +218,8 @@ def test_singular_and_names() -> None:
         assert singular(plural) == one
     for word in ("glass", "headphones", "scissors", "bus", "widgets", ""):  # known nouns and unknown words stay
         assert singular(word) == word
-    assert propose_name(["Set of 4 Ceramic Coffee Mugs"], None, {"red"})[:2] == ("coffee mug", "cup")
-    assert propose_name(["LUNCH_BOXES"], None, set())[:2] == ("lunch box", "box")
+    assert tuple(propose_name(["Set of 4 Ceramic Coffee Mugs"], None, {"red"}))[:2] == ("coffee mug", "cup")
+    assert tuple(propose_name(["LUNCH_BOXES"], None, set()))[:2] == ("lunch box", "box")
 
 
 def test_header_lists_every_tag_rule() -> None:

@@ -1,5 +1,6 @@
-"""Tag inference from geometry (render/catalog/tags.py) on the built-in catalog's objects, on
-real pybullet_data meshes, and on simple shapes. About 15 s: every built-in mesh is sampled."""
+"""Tag inference from geometry and physics (render/catalog/tags.py, stability.py) on the built-in
+catalog's objects, on real pybullet_data meshes, and on simple shapes. About 25 s: every
+built-in mesh is sampled and pushed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,6 +78,8 @@ def test_pybullet_data_objects(builtin_results) -> None:
     assert ev["z_turn_spread"] < 0.01 and ev["rotation_spread"] < 0.01
     assert results["tea_mug"].evidence["z_turn_spread"] > 0.1  # the handle
     assert results["tea_mug"].evidence["height_over_width"] > 1.05
+    assert results["tea_mug"].evidence["can_fall_by"] == "push"
+    assert results["flower_pot"].evidence["height_over_width"] < 1.05  # the old rule missed it; a push tips it
 
 
 @pytest.mark.parametrize("rel,scale,expected", [
@@ -116,6 +119,31 @@ def test_simple_shapes() -> None:
     assert _tags(trimesh.creation.icosphere(subdivisions=3, radius=0.05)) == ["round", "invariant"]
     assert _tags(trimesh.creation.cone(radius=0.05, height=0.15, sections=32)) == ["can-fall", "round"]
     assert _tags(_open_mug()) == ["can-fall"]
+
+
+def _revolved(profile: list[tuple[float, float]]) -> trimesh.Trimesh:
+    return trimesh.creation.revolve(np.asarray(profile, float), sections=24)
+
+
+def test_can_fall_is_physics() -> None:
+    """A real mug's proportions (height / narrowest width 0.76) never passed the old ratio rule;
+    physics knocks it over. A bowl tips as easily but has no side to lie on; a low box does,
+    but tipping it costs too much."""
+    handle = trimesh.creation.box(extents=(0.028, 0.012, 0.042), transform=_at(0.062, 0, 0.038))
+    wide_mug = trimesh.util.concatenate([_revolved([(0.038, 0), (0.05, 0.019), (0.05, 0.076), (0.046, 0.076),
+                                                    (0.046, 0.008), (0, 0.008), (0, 0)]), handle])
+    r = infer_tags(wide_mug.vertices, wide_mug.faces)
+    assert "can-fall" in r.tags and r.evidence["height_over_width"] < 0.8, r.evidence
+    assert r.evidence["can_fall_by"] == "tip energy" and r.evidence["side_pose_deg"] == pytest.approx(90, abs=5)
+    bowl = _revolved([(0.036, 0), (0.08, 0.07), (0.076, 0.07), (0, 0.006), (0, 0)])
+    r = infer_tags(bowl.vertices, bowl.faces)
+    assert "can-fall" not in r.tags and r.evidence["tip_rise"] < 0.12  # cheap to tip, but no side pose
+    low_box = trimesh.creation.box(extents=(0.2, 0.15, 0.1))
+    r = infer_tags(low_box.vertices, low_box.faces)
+    assert "can-fall" not in r.tags and r.evidence["push_falls"] == "0 of 8" and r.evidence["tip_rise"] > 0.12
+    standing = trimesh.creation.box(extents=(0.19, 0.065, 0.28))
+    r = infer_tags(standing.vertices, standing.faces)
+    assert r.evidence["can_fall_by"] == "push" and r.evidence["fallen_spread"] >= 0.08
 
 
 def test_top_surface() -> None:

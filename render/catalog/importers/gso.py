@@ -1,50 +1,92 @@
-"""Google Scanned Objects as distributed: one folder per model
+"""Google Scanned Objects as distributed, in any of its layouts:
 
-    <Model>/meshes/model.obj (+ model.mtl), <Model>/materials/textures/texture.png,
-    <Model>/metadata.pbtxt, <Model>/model.config, <Model>/model.sdf
+    <Model>/meshes/model.obj (+ model.mtl)     the dataset's folders (any depth below the root)
+    <Model>/materials/textures/texture.png     (model.mtl says `map_Kd texture.png` next to the
+    <Model>/model.config, model.sdf            mesh; the file is here)
+    <Model>/metadata.pbtxt, thumbnails/0.jpg
+    <Model>.zip                                Fuel downloads: the same files at the top (or in one folder)
+    <owner>/models/<Model>/<version>/...       `gz fuel download`'s cache; the newest version is taken
 
-or the same as per-model `<Model>.zip` archives. Meshes are in meters, Z up. The name comes
-from model.config's <description> (else metadata.pbtxt's description / name, else the folder
-name). Archives are never unpacked whole: the mesh and texture are extracted into the catalog's
-asset folder.
+Meshes are in meters, Z up. Words come from model.config (its <description>: the product's
+title on the first line, marketing text after) and metadata.pbtxt (read by field: `name`,
+`description`, `categories { first }`, the `brand` annotation; not the authors' or
+compatibilities' names). Archives are never unpacked whole: the mesh and texture are extracted
+into the catalog's asset folder.
 """
 from __future__ import annotations
 
-import re
+import os
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
+from simedit.render.catalog.importers.pbtxt import annotations, first, parse
+from simedit.render.catalog.importers.naming import Texts, title_and_body
 from simedit.render.catalog.importers.obj_staging import obj_resolves, stage_obj
 from simedit.render.catalog.importers.proposal import Broken, Candidate
 from simedit.render.common.atomic import atomic_write
+from simedit.render.common.errors import SimEditError
 
 NAME = "gso"
 MESH = "meshes/model.obj"
+MTL = "meshes/model.mtl"
 TEXTURE = "materials/textures/texture.png"
+MAX_DEPTH = 6  # a Fuel cache root is ~/.gz/fuel/<server>/<owner>/models/<name>/<version>
+EXPECTED = ("<model>/meshes/model.obj (a GSO folder), <model>.zip (a Fuel download) or "
+            "<owner>/models/<model>/<version>/ (a `gz fuel download` cache)")
+
+
+def _is_model(d: Path) -> bool:
+    return (d / MESH).is_file() or ((d / "model.config").is_file() and (d / "meshes").is_dir())
+
+
+def _version(d: Path) -> int:
+    return int(d.name) if d.name.isdigit() else -1
 
 
 def _model_dirs(root: Path) -> list[Path]:
-    if (root / MESH).is_file() or (root / "model.config").is_file():
+    """Every model folder below `root` (not inside another); of a Fuel cache's numbered version
+    folders, the newest."""
+    if not root.is_dir():
+        return []
+    if _is_model(root):
         return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir() and ((p / "meshes").is_dir() or (p / "model.config").is_file()))
+    found: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        depth = len(here.relative_to(root).parts)
+        dirnames.sort()
+        if depth >= MAX_DEPTH:
+            dirnames[:] = []
+            continue
+        models = [n for n in dirnames if _is_model(here / n)]
+        versions = [n for n in models if n.isdigit()]
+        if versions:  # <name>/<version>/: only the newest version is the model
+            newest = max(versions, key=int)
+            found.append(here / newest)
+            models = [n for n in models if not n.isdigit()]
+        found += [here / n for n in models]
+        dirnames[:] = [n for n in dirnames if n not in models and n not in versions and not n.endswith("_assets")
+                       and not n.startswith(".")]
+    return sorted(found)
+
+
+def _zips(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root] if root.suffix.lower() == ".zip" else []
+    return sorted(p for p in root.glob("*.zip") if p.is_file())
 
 
 def _zip_prefix(names: list[str]) -> str | None:
     for n in names:
-        if n.endswith(MESH):
+        if n.endswith(MESH) and n.count("/") <= 3:
             return n[: -len(MESH)]
     return None
 
 
-def _zips(root: Path) -> list[Path]:
-    return sorted(root.glob("*.zip")) if root.is_dir() else ([root] if root.suffix == ".zip" else [])
-
-
 def detect(root: Path) -> bool:
-    if root.is_file():
-        return root.suffix == ".zip"
     if _model_dirs(root):
         return True
     for z in _zips(root)[:5]:
@@ -52,33 +94,55 @@ def detect(root: Path) -> bool:
             with zipfile.ZipFile(z) as zf:
                 if _zip_prefix(zf.namelist()) is not None:
                     return True
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, OSError):
             continue
     return False
 
 
-def parse_texts(config: str | None, pbtxt: str | None) -> tuple[list[str], str | None]:
-    """(name texts best first, category) from model.config and metadata.pbtxt text."""
-    texts: list[str] = []
-    category = None
+def model_key(model_dir: Path) -> str:
+    """A model's name: its folder, or for a Fuel cache's `<name>/<version>/`, the name."""
+    return model_dir.parent.name if model_dir.name.isdigit() and model_dir.parent.name else model_dir.name
+
+
+def read_texts(config: str | None, metadata: str | None, fallback: str) -> tuple[Texts, list[str]]:
+    """What model.config and metadata.pbtxt say about a model -> (texts, tags stated)."""
+    names: list[str] = []
+    description = ""
     if config:
         try:
-            tree = ET.fromstring(config)
-            for tag in ("description", "name"):
+            tree = ET.fromstring(config)  # a licence comment first and no <?xml?> line: both fine
+            for tag in ("name", "description"):
                 el = tree.find(tag)
                 if el is not None and el.text and el.text.strip():
-                    texts.append(el.text.strip())
+                    if tag == "name":
+                        names.append(el.text.strip())
+                    else:
+                        description = el.text.strip()
         except ET.ParseError:
             pass
-    if pbtxt:
-        fields: dict[str, list[str]] = {}
-        for key, value in re.findall(r'(\w+)\s*:\s*"((?:[^"\\]|\\.)*)"', pbtxt):
-            fields.setdefault(key, []).append(value)
-        texts += fields.get("description", []) + fields.get("name", [])
-        ann = re.search(r'key\s*:\s*"category"\s*value\s*:\s*"([^"]*)"', pbtxt)
-        cats = fields.get("category", []) or ([ann.group(1)] if ann else []) or fields.get("first", [])
-        category = cats[0] if cats else None
-    return [t for t in dict.fromkeys(texts) if t], category
+    category, brands, tags = None, [], []
+    if metadata:
+        try:
+            fields = parse(metadata)
+        except SimEditError:
+            fields = {}
+        name = first(fields, "name")
+        if isinstance(name, str) and name.strip():
+            names.append(name.strip())
+        desc = first(fields, "description")
+        if isinstance(desc, str) and desc.strip() and not description:
+            description = desc.strip()
+        cat = first(fields, "categories", "first")
+        category = cat.strip() if isinstance(cat, str) and cat.strip() else None
+        notes = annotations(fields)
+        brands = [notes["brand"]] if notes.get("brand") else []
+        tags = [str(t) for t in fields.get("tags", []) if isinstance(t, str)]
+    names.append(fallback)
+    title, body = title_and_body(description)
+    names = list(dict.fromkeys(n for n in names if n))
+    texts = Texts(title=title or names[0], names=[n for n in names if n != title], description=body,
+                  category=category, brands=brands)
+    return texts, tags
 
 
 def _read(path: Path) -> str | None:
@@ -88,23 +152,35 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _folder(model: Path) -> Candidate | Broken:
+def materialize_folder(model: Path, cache: Path) -> tuple[Path, Path | None, Path | None]:
     mesh = model / MESH
-    if not mesh.is_file():
-        return Broken(str(model), f"no {MESH}")
     texture = model / TEXTURE
     texture = texture if texture.is_file() else None
-    texts, category = parse_texts(_read(model / "model.config"), _read(model / "metadata.pbtxt"))
+    if obj_resolves(mesh):
+        return mesh, texture, None
+    # model.mtl names texture.png next to the mesh, but GSO keeps it in materials/textures
+    mtl = model / MTL
+    return stage_obj(mesh, _read(mtl) if mtl.is_file() else None, texture, cache), texture, None
 
-    def materialize(cache: Path) -> tuple[Path, Path | None, Path | None]:
-        if obj_resolves(mesh):
-            return mesh, texture, None
-        # model.mtl names texture.png next to the mesh, but GSO keeps it in materials/textures
-        mtl = mesh.parent / "model.mtl"
-        return stage_obj(mesh, _read(mtl) if mtl.is_file() else None, texture, cache), texture, None
 
-    return Candidate(key=model.name, origin=str(model), source=NAME, materialize=materialize,
-                     texts=texts + [model.name], category_hint=category, meters=True)
+def materialize_archive(path: Path, prefix: str, cache: Path) -> tuple[Path, Path | None, Path | None]:
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        texture = None
+        if prefix + TEXTURE in names:
+            texture = atomic_write(cache / "texture.png", zf.read(prefix + TEXTURE), mkdir=True)
+        mtl = zf.read(prefix + MTL).decode("utf-8", "replace") if prefix + MTL in names else None
+        mesh = stage_obj(zf.read(prefix + MESH), mtl, texture, cache)
+    return mesh, texture, None
+
+
+def _folder(model: Path) -> Candidate | Broken:
+    if not (model / MESH).is_file():
+        return Broken(str(model), f"no {MESH}", kind=f"no {MESH}")
+    key = model_key(model)
+    texts, tags = read_texts(_read(model / "model.config"), _read(model / "metadata.pbtxt"), key)
+    return Candidate(key=key, origin=str(model), source=NAME, materialize=partial(materialize_folder, model),
+                     texts=texts, tags_hint=tags, meters=True)
 
 
 def _archive(path: Path) -> Candidate | Broken:
@@ -113,35 +189,24 @@ def _archive(path: Path) -> Candidate | Broken:
             names = zf.namelist()
             prefix = _zip_prefix(names)
             if prefix is None:
-                return Broken(str(path), f"archive has no {MESH}")
+                return Broken(str(path), f"archive has no {MESH}", kind=f"archive without {MESH}")
             config = zf.read(prefix + "model.config").decode("utf-8", "replace") if prefix + "model.config" in names else None
-            pbtxt = zf.read(prefix + "metadata.pbtxt").decode("utf-8", "replace") if prefix + "metadata.pbtxt" in names else None
+            meta = zf.read(prefix + "metadata.pbtxt").decode("utf-8", "replace") if prefix + "metadata.pbtxt" in names else None
     except (zipfile.BadZipFile, OSError, KeyError) as exc:
-        return Broken(str(path), f"unreadable archive: {exc}")
-    texts, category = parse_texts(config, pbtxt)
-
-    def materialize(cache: Path) -> tuple[Path, Path | None, Path | None]:
-        with zipfile.ZipFile(path) as zf:
-            texture = None
-            if prefix + TEXTURE in zf.namelist():
-                texture = atomic_write(cache / "texture.png", zf.read(prefix + TEXTURE), mkdir=True)
-            mtl_name = prefix + "meshes/model.mtl"
-            mtl = zf.read(mtl_name).decode("utf-8", "replace") if mtl_name in zf.namelist() else None
-            mesh = stage_obj(zf.read(prefix + MESH), mtl, texture, cache)
-        return mesh, texture, None
-
-    return Candidate(key=path.stem, origin=str(path), source=NAME, materialize=materialize,
-                     texts=texts + [path.stem], category_hint=category, meters=True)
+        return Broken(str(path), f"unreadable archive: {exc}", kind="unreadable archive")
+    stem = path.stem
+    texts, tags = read_texts(config, meta, stem)
+    # a Fuel download may be called "1.zip" or "model.zip": the model's own name is the key then
+    key = stem if not (stem.isdigit() or stem.lower() in ("model", "download")) else (texts.names[0] if texts.names else stem)
+    return Candidate(key=key, origin=str(path), source=NAME, materialize=partial(materialize_archive, path, prefix),
+                     texts=texts, tags_hint=tags, meters=True)
 
 
 def discover(root: Path) -> Iterator[Candidate | Broken]:
-    if root.is_file():
-        yield _archive(root)
-        return
     dirs = _model_dirs(root)
     for d in dirs:
         yield _folder(d)
-    names = {d.name for d in dirs}
+    names = {model_key(d) for d in dirs}
     for z in _zips(root):
         if z.stem not in names:  # an unpacked copy next to its archive wins
             yield _archive(z)

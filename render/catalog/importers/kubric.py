@@ -10,7 +10,12 @@ with each asset as `<id>.tar.gz` or a folder `<id>/` next to the manifest. File 
 `{asset_dir}` / `{asset_id}` placeholders or be relative to the asset folder. A collision mesh
 shipped as an .obj (directly, or named by the URDF) is used as is; otherwise VHACD builds one.
 Metadata may state `size_m` (largest dimension, meters) and `tags`; `units: "meters"` (on the
-manifest or the asset) marks the meshes as metric.
+manifest or the asset) marks the meshes as metric, and so does Kubric's own GSO manifest
+(`"name": "GSO"`, no units key: its converter keeps the scans' meters). Kubric re-centres each
+mesh on its center of mass; the catalog centres on the bounding box anyway.
+
+A mirror often holds the whole manifest but only some archives: the entries without a file
+are skipped as one kind ("no asset file"), listed in full in the import report.
 """
 from __future__ import annotations
 
@@ -21,13 +26,17 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from simedit.render.catalog.importers.naming import Texts, title_and_body
 from simedit.render.catalog.importers.proposal import IMAGE_SUFFIXES, MESH_SUFFIXES, Broken, Candidate
 from simedit.render.common.errors import SimEditError
 
 NAME = "kubric"
+MISSING = "no asset file"  # the Broken kind of a manifest entry whose archive or folder is absent
+METRIC_MANIFESTS = ("gso",)  # Kubric manifests whose meshes are in meters without saying so
 
 
 def _manifest(root: Path) -> Path | None:
@@ -90,47 +99,59 @@ def _urdf_collision(urdf: Path) -> Path | None:
     return (urdf.parent / m.group(1)) if m else None
 
 
-def _candidate(manifest: Path, asset_id: str, spec: Any, units: str | None) -> Candidate | Broken:
+def materialize(folder: Path, archive: Path, kwargs: dict[str, Any], asset_id: str,
+                cache: Path) -> tuple[Path, Path | None, Path | None]:
+    if folder.is_dir():
+        asset_dir = folder
+    else:
+        extracted = cache / "files"
+        if not extracted.is_dir():
+            _safe_extract(archive, extracted)
+        name = Path(str(kwargs.get("render_filename", ""))).name or None
+        asset_dir = _find_root(extracted, name)
+    mesh = _resolve(kwargs.get("render_filename"), asset_dir, asset_id)
+    if mesh is None:
+        found = sorted(p for p in asset_dir.rglob("*") if p.suffix.lower() in MESH_SUFFIXES
+                       and "collision" not in p.name)
+        mesh = found[0] if found else None
+    if mesh is None or not mesh.is_file():
+        raise SimEditError("render mesh not found", file=str(mesh or asset_dir))
+    textures = sorted(p for p in asset_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    textures.sort(key=lambda p: "texture" not in p.name.lower())
+    sim = _resolve(kwargs.get("simulation_filename"), asset_dir, asset_id)
+    if sim is not None and sim.suffix.lower() == ".urdf":
+        sim = _urdf_collision(sim) if sim.is_file() else None
+    collision = sim if sim is not None and sim.is_file() and sim.suffix.lower() == ".obj" else None
+    return mesh, (textures[0] if textures else None), collision
+
+
+def _texts(asset_id: str, meta: dict[str, Any]) -> Texts:
+    """Kubric's GSO metadata: `description` is GSO's (title line, then prose); the id is the
+    model's name."""
+    title, body = title_and_body(str(meta.get("description") or ""))
+    names = [str(n) for n in (meta.get("name"), asset_id) if n]
+    return Texts(title=title or names[0], names=[n for n in names if n != title], description=body,
+                 category=str(meta["category"]) if meta.get("category") else None,
+                 brands=[str(meta["brand"])] if meta.get("brand") else [])
+
+
+def _candidate(manifest: Path, asset_id: str, spec: Any, units: str | None, metric: bool) -> Candidate | Broken:
     origin = f"{manifest}#{asset_id}"
     if not isinstance(spec, dict):
-        return Broken(origin, "asset entry is not a mapping")
+        return Broken(origin, "asset entry is not a mapping", kind="malformed manifest entry")
     kwargs = spec.get("kwargs") or {}
     meta = spec.get("metadata") or {}
     folder, archive = manifest.parent / asset_id, manifest.parent / f"{asset_id}.tar.gz"
     if not folder.is_dir() and not archive.is_file():
-        return Broken(origin, f"neither {folder.name}/ nor {archive.name} next to the manifest")
-
-    def materialize(cache: Path) -> tuple[Path, Path | None, Path | None]:
-        if folder.is_dir():
-            asset_dir = folder
-        else:
-            extracted = cache / "files"
-            if not extracted.is_dir():
-                _safe_extract(archive, extracted)
-            name = Path(str(kwargs.get("render_filename", ""))).name or None
-            asset_dir = _find_root(extracted, name)
-        mesh = _resolve(kwargs.get("render_filename"), asset_dir, asset_id)
-        if mesh is None:
-            found = sorted(p for p in asset_dir.rglob("*") if p.suffix.lower() in MESH_SUFFIXES
-                           and "collision" not in p.name)
-            mesh = found[0] if found else None
-        if mesh is None or not mesh.is_file():
-            raise SimEditError("render mesh not found", file=str(mesh or asset_dir))
-        textures = sorted(p for p in asset_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        textures.sort(key=lambda p: "texture" not in p.name.lower())
-        sim = _resolve(kwargs.get("simulation_filename"), asset_dir, asset_id)
-        if sim is not None and sim.suffix.lower() == ".urdf":
-            sim = _urdf_collision(sim) if sim.is_file() else None
-        collision = sim if sim is not None and sim.is_file() and sim.suffix.lower() == ".obj" else None
-        return mesh, (textures[0] if textures else None), collision
-
+        return Broken(origin, f"neither {folder.name}/ nor {archive.name} next to the manifest", kind=MISSING)
     size = meta.get("size_m")
     tags = meta.get("tags") or []
-    texts = [str(t) for t in (meta.get("description"), meta.get("name"), asset_id) if t]
-    meters = (spec.get("units") or units or "").lower() in ("m", "meter", "meters", "metres")
+    stated = (spec.get("units") or units or "").lower()
+    meters = stated in ("m", "meter", "meters", "metres") or (not stated and metric)
     up = "y" if str(kwargs.get("render_filename", "")).lower().endswith((".glb", ".gltf")) else "z"
-    return Candidate(key=asset_id, origin=origin, source=NAME, materialize=materialize, texts=texts,
-                     category_hint=meta.get("category"), tags_hint=[str(t) for t in tags],
+    return Candidate(key=asset_id, origin=origin, source=NAME,
+                     materialize=partial(materialize, folder, archive, dict(kwargs), asset_id),
+                     texts=_texts(asset_id, meta), tags_hint=[str(t) for t in tags],
                      size_hint_m=float(size) if isinstance(size, (int, float)) and size > 0 else None,
                      meters=meters, up_axis=up)
 
@@ -140,5 +161,7 @@ def discover(root: Path) -> Iterator[Candidate | Broken]:
     assert manifest is not None
     data = json.loads(manifest.read_text(encoding="utf-8"))
     units = data.get("units")
+    label = f"{data.get('name', '')} {data.get('data_dir', '')}".lower()
+    metric = any(re.search(rf"\b{m}\b", label) for m in METRIC_MANIFESTS)
     for asset_id, spec in data["assets"].items():
-        yield _candidate(manifest, str(asset_id), spec, units)
+        yield _candidate(manifest, str(asset_id), spec, units, metric)

@@ -1,53 +1,87 @@
-"""The words the importers know: object nouns with their category and typical size, GSO's
-metadata categories, the modifiers kept before a noun, and the unit and color words dropped
-from names."""
+"""The words the importers name objects with, read from `assets_catalog/lexicon.yaml` (see its
+header): nouns with their category, typical size and usual tags; aliases ("serum" -> "serum
+bottle"); context refinements; a collection's own categories; and the word lists a name is
+cleaned with (brands, units, sizes, colors, qualifiers, collectives, packaging).
+
+The file is data, so a user can extend it; `load_lexicon` checks it (every alias and context
+points at a known noun, no noun in two categories) and reports a problem as a one-line
+SimEditError naming the file and the entry.
+"""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import inflect
 
-# noun -> (category, typical largest dimension in meters). Categories follow the built-in
-# catalog (mugs are in "cup", so shape swaps stay among drinking vessels).
-NOUNS: dict[str, tuple[str, float]] = {
-    "mug": ("cup", 0.11), "cup": ("cup", 0.09), "teacup": ("cup", 0.08), "tumbler": ("cup", 0.11),
-    "glass": ("cup", 0.12), "bowl": ("bowl", 0.16), "ramekin": ("bowl", 0.09), "plate": ("plate", 0.25),
-    "dish": ("plate", 0.22), "tray": ("plate", 0.35), "bottle": ("bottle", 0.25), "can": ("can", 0.12),
-    "tin": ("can", 0.12), "jar": ("jar", 0.14), "vase": ("pot", 0.25), "pot": ("pot", 0.18),
-    "planter": ("pot", 0.18), "bucket": ("bucket", 0.30), "pitcher": ("jug", 0.22), "jug": ("jug", 0.22),
-    "kettle": ("jug", 0.22), "teapot": ("jug", 0.20), "box": ("box", 0.20), "carton": ("box", 0.20),
-    "container": ("box", 0.15), "book": ("book", 0.23), "cube": ("block", 0.05), "block": ("block", 0.05),
-    "brick": ("block", 0.05), "domino": ("block", 0.05), "ball": ("ball", 0.15), "basketball": ("ball", 0.24),
-    "duck": ("toy", 0.08), "toy": ("toy", 0.15), "figure": ("toy", 0.15), "figurine": ("toy", 0.12),
-    "doll": ("toy", 0.25), "bear": ("toy", 0.25), "teddy": ("toy", 0.25), "bunny": ("toy", 0.12),
-    "dinosaur": ("toy", 0.20), "truck": ("toy", 0.15), "car": ("toy", 0.12), "train": ("toy", 0.15),
-    "cone": ("cone", 0.30), "pencil": ("pencil", 0.18), "pen": ("pencil", 0.14), "marker": ("pencil", 0.14),
-    "candle": ("candle", 0.12), "donut": ("food", 0.10), "egg": ("food", 0.055), "apple": ("food", 0.08),
-    "banana": ("food", 0.20), "shoe": ("shoe", 0.28), "sneaker": ("shoe", 0.28), "boot": ("shoe", 0.30),
-    "sandal": ("shoe", 0.26), "slipper": ("shoe", 0.26), "hat": ("hat", 0.30), "cap": ("hat", 0.28),
-    "bag": ("bag", 0.35), "backpack": ("bag", 0.45), "purse": ("bag", 0.30), "lamp": ("lamp", 0.40),
-    "clock": ("clock", 0.25), "phone": ("phone", 0.15), "mouse": ("mouse", 0.11), "keyboard": ("keyboard", 0.45),
-    "headphones": ("headphones", 0.20), "camera": ("camera", 0.12), "speaker": ("speaker", 0.20),
-    "pan": ("pan", 0.30), "spoon": ("utensil", 0.18), "fork": ("utensil", 0.18), "knife": ("utensil", 0.22),
-    "scissors": ("utensil", 0.20), "puzzle": ("box", 0.25), "game": ("box", 0.27), "ring": ("ring", 0.12),
-    "torus": ("ring", 0.12), "sphere": ("ball", 0.15), "cylinder": ("block", 0.10),
-}
-DEFAULT_CATEGORY = ("object", 0.15)
-# GSO's own categories (metadata.pbtxt) -> our nouns
-META_CATEGORIES = {"shoe": "shoe", "toys": "toy", "stuffed toys": "bear", "bottles and cans and cups": "bottle",
-                   "bags": "bag", "hats": "hat", "legos": "brick", "board games": "game", "action figures": "figure",
-                   "media cases": "box", "consumer goods": "box", "mouse": "mouse", "keyboard": "keyboard",
-                   "headphones": "headphones", "camera": "camera"}
-# one word directly before the noun is kept when it is one of these ("coffee mug", "soup can")
-MODIFIERS = {"coffee", "tea", "wine", "water", "soup", "soda", "beer", "cereal", "cookie", "flower", "plant",
-             "toy", "cake", "salad", "serving", "storage", "baby", "tennis", "soccer", "rubber", "wooden",
-             "ceramic", "porcelain", "plastic", "metal", "cardboard", "traffic", "teddy", "measuring", "mixing",
-             "travel", "spray", "pill", "paper", "shoe", "gift", "lunch", "pencil", "cooking", "dog", "cat"}
-UNIT_WORDS = {"oz", "fl", "ml", "l", "g", "kg", "lb", "lbs", "ct", "count", "pack", "pk", "pc", "pcs", "in",
-              "inch", "cm", "mm", "qt", "gal", "size", "set", "of", "and", "with", "the", "a", "for", "by", "x"}
-COLOR_WORDS = {"grey", "navy", "beige", "silver", "gold", "golden", "multicolor", "multi", "clear", "light", "dark",
-               "tan", "cream", "teal", "aqua", "coral", "ivory", "khaki", "maroon", "turquoise", "violet",
-               "magenta", "cyan", "lime", "olive", "charcoal", "transparent", "natural"}
+from simedit.render.common.errors import SimEditError
+from simedit.render.common.paths import CATALOG_DIR
+from simedit.render.common.yaml_file import read_yaml
+
+LEXICON_FILE = CATALOG_DIR / "lexicon.yaml"
+MAX_PHRASE_WORDS = 4
+DEFAULT_CATEGORY = ("object", 0.15)  # what a model nothing names becomes
+
+
+@dataclass(frozen=True)
+class Noun:
+    phrase: str  # "coffee mug"
+    category: str  # "cup"
+    size_m: float  # typical largest dimension
+    tags: tuple[str, ...]  # what members of the category usually are (a cross-check, not a rule)
+
+
+@dataclass(frozen=True)
+class Context:
+    """`noun` becomes `use` when any of `with_words` is in the title ("game" + "wii")."""
+
+    noun: str
+    with_words: frozenset[str]
+    use: str
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    nouns: dict[str, Noun]
+    aliases: dict[str, str]  # phrase -> noun phrase
+    contexts: tuple[Context, ...]
+    metadata_categories: dict[str, str | None]  # lowercase collection category -> noun phrase or None
+    brands: frozenset[str]  # phrases
+    drop: frozenset[str]
+    sizes: frozenset[str]
+    colors: frozenset[str]
+    qualifiers: tuple[str, ...]  # in order of preference
+    collectives: frozenset[str]
+    packaging: frozenset[str]
+    category_sizes: dict[str, float]
+    vocabulary: frozenset[str]  # every single word of a noun or alias phrase
+
+    def lookup(self, phrase: str) -> tuple[Noun, str] | None:
+        """(noun, how) for a normalized phrase: a noun itself or an alias of one."""
+        if phrase in self.nouns:
+            return self.nouns[phrase], "noun"
+        if phrase in self.aliases:
+            return self.nouns[self.aliases[phrase]], f"alias {phrase!r}"
+        return None
+
+    def metadata_noun(self, category: str | None) -> Noun | None:
+        """The noun a collection's own category stands for (None: unknown or too coarse)."""
+        if category is None:
+            return None
+        key = normalize(category)
+        phrase = self.metadata_categories.get(key, "")
+        if phrase == "":  # not listed: a category word the lexicon knows ("mug") still counts
+            found = self.lookup(key) or self.lookup(" ".join(singular_words(key.split(), self)))
+            return found[0] if found else None
+        return self.nouns[phrase] if phrase else None
+
+
+def normalize(text: str) -> str:
+    """Lowercase words separated by single spaces: "Board_Games" -> "board games"."""
+    return " ".join(re.split(r"[^a-z0-9'\-]+", text.lower().replace("_", " "))).strip()
 
 
 @lru_cache(maxsize=1)
@@ -55,12 +89,110 @@ def _inflect() -> inflect.engine:
     return inflect.engine()
 
 
-def singular(word: str) -> str:
-    """The known noun a lowercase word is the plural of ("boxes" -> "box", "knives" -> "knife"),
-    else the word unchanged. A word already in NOUNS stays ("glass", "headphones"), and only a
-    singular that is in NOUNS is taken: inflect also "singularizes" words that are no plurals
+def singular_word(word: str, lex: Lexicon) -> str:
+    """The singular of a known plural ("boxes" -> "box", "knives" -> "knife"), else the word.
+    A word that is a noun or alias itself stays ("glass", "headphones"), and only a singular
+    the lexicon knows is taken: inflect also "singularizes" words that are no plurals
     ("bus" -> "bu")."""
-    if not word or word in NOUNS:
+    if not word or word in lex.nouns or word in lex.aliases or not word.isalpha():
         return word
     one = _inflect().singular_noun(word)
-    return one if one and one in NOUNS else word
+    return one if one and one in lex.vocabulary else word
+
+
+def singular_words(words: list[str], lex: Lexicon) -> list[str]:
+    return [singular_word(w, lex) for w in words]
+
+
+def singular(word: str) -> str:
+    """`singular_word` against the shipped lexicon."""
+    return singular_word(word, lexicon())
+
+
+def _phrases(value: Any, file: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise SimEditError("expected a list of words", file=file, field=where)
+    return [normalize(str(v)) for v in value]
+
+
+def _nouns(raw: Any, file: str) -> tuple[dict[str, Noun], dict[str, float]]:
+    if not isinstance(raw, dict) or not raw:
+        raise SimEditError("expected a mapping of categories", file=file, field="categories")
+    nouns: dict[str, Noun] = {}
+    sizes: dict[str, float] = {}
+    for category, spec in raw.items():
+        where = f"categories.{category}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("size"), (int, float)) or spec["size"] <= 0:
+            raise SimEditError("expected size (meters, > 0), tags and nouns", file=file, field=where)
+        size = float(spec["size"])
+        sizes[str(category)] = size
+        tags = tuple(_phrases(spec.get("tags") or [], file, f"{where}.tags"))
+        items = spec.get("nouns")
+        if not isinstance(items, list) or not items:
+            raise SimEditError("expected a list of nouns", file=file, field=f"{where}.nouns")
+        for item in items:
+            if isinstance(item, dict) and len(item) == 1:
+                (word, noun_size), = item.items()
+            else:
+                word, noun_size = item, size
+            phrase = normalize(str(word))
+            if not phrase or not isinstance(noun_size, (int, float)) or noun_size <= 0:
+                raise SimEditError(f"bad noun {item!r} (expected 'word' or 'word: size')", file=file, field=where)
+            if phrase in nouns:
+                raise SimEditError(f"noun {phrase!r} is in two categories ({nouns[phrase].category}, {category})",
+                                   file=file, field=where)
+            nouns[phrase] = Noun(phrase, str(category), float(noun_size), tags)
+    return nouns, sizes
+
+
+def _load(path: Path) -> Lexicon:
+    file = str(path)
+    raw = read_yaml(path, "lexicon")
+    if not isinstance(raw, dict):
+        raise SimEditError("expected a mapping", file=file)
+    nouns, sizes = _nouns(raw.get("categories"), file)
+    aliases: dict[str, str] = {}
+    for key, target in (raw.get("aliases") or {}).items():
+        phrase, noun = normalize(str(key)), normalize(str(target))
+        if noun not in nouns:
+            raise SimEditError(f"alias target {target!r} is not a noun of any category", file=file, field=f"aliases.{key}")
+        if phrase in nouns and phrase != noun:
+            raise SimEditError(f"{key!r} is a noun already (category {nouns[phrase].category})", file=file,
+                               field=f"aliases.{key}")
+        aliases[phrase] = noun
+    contexts = []
+    for i, c in enumerate(raw.get("contexts") or []):
+        where = f"contexts[{i}]"
+        if not isinstance(c, dict) or {"noun", "with", "use"} - set(c):
+            raise SimEditError("expected {noun, with, use}", file=file, field=where)
+        noun, use = normalize(str(c["noun"])), normalize(str(c["use"]))
+        for phrase in (noun, use):
+            if phrase not in nouns:
+                raise SimEditError(f"{phrase!r} is not a noun of any category", file=file, field=where)
+        contexts.append(Context(noun, frozenset(_phrases(c["with"], file, f"{where}.with")), use))
+    meta: dict[str, str | None] = {}
+    for key, target in (raw.get("metadata_categories") or {}).items():
+        noun = normalize(str(target)) if target is not None else None
+        if noun is not None and noun not in nouns:
+            raise SimEditError(f"{target!r} is not a noun of any category", file=file,
+                               field=f"metadata_categories.{key}")
+        meta[normalize(str(key))] = noun
+    vocabulary = frozenset(w for phrase in (*nouns, *aliases) for w in phrase.split())
+    return Lexicon(
+        nouns=nouns, aliases=aliases, contexts=tuple(contexts), metadata_categories=meta,
+        brands=frozenset(_phrases(raw.get("brands") or [], file, "brands")),
+        drop=frozenset(_phrases(raw.get("drop") or [], file, "drop")),
+        sizes=frozenset(_phrases(raw.get("sizes") or [], file, "sizes")),
+        colors=frozenset(_phrases(raw.get("colors") or [], file, "colors")),
+        qualifiers=tuple(dict.fromkeys(_phrases(raw.get("qualifiers") or [], file, "qualifiers"))),
+        collectives=frozenset(_phrases(raw.get("collectives") or [], file, "collectives")),
+        packaging=frozenset(_phrases(raw.get("packaging") or [], file, "packaging")),
+        category_sizes=sizes, vocabulary=vocabulary,
+    )
+
+
+@lru_cache(maxsize=4)
+def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
+    """The lexicon at `path` (default: the shipped one), read once per process."""
+    return _load(path)
+

@@ -2,14 +2,18 @@
 texture its OBJ material names, or the one embedded in a glTF. Files that look like collision
 meshes (`*_col.obj`, `*collision*`, `*vhacd*`) are skipped. A sidecar `<stem>.yaml` or
 `<stem>.json` may give `name`, `description`, `category`, `tags`, `size_m` (largest dimension in
-meters) and `up: y`. OBJ/PLY are read as Z up, glTF as Y up (its convention).
+meters) and `up: y`. OBJ/PLY are read as Z up, glTF as Y up (its convention). A mesh with a
+generic file name (`model.obj`, `mesh.glb`, Kubric's `visual_geometry.obj`) is named after
+its folder.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
+from simedit.render.catalog.importers.naming import Texts
 from simedit.render.catalog.importers.obj_staging import obj_texture
 from simedit.render.catalog.importers.proposal import MESH_SUFFIXES, Broken, Candidate
 from simedit.render.common.errors import SimEditError
@@ -17,6 +21,8 @@ from simedit.render.common.yaml_file import read_yaml
 
 NAME = "mesh_folder"
 SKIP = ("_col.", "collision", "vhacd")
+GENERIC_STEMS = {"model", "mesh", "visual_geometry", "textured", "scene", "object", "untitled", "model_normalized",
+                 "meshes", "geometry", "base"}
 
 
 def _meshes(root: Path) -> list[Path]:
@@ -39,29 +45,44 @@ def _sidecar(mesh: Path) -> dict:
     return {}
 
 
+def materialize(mesh: Path, cache: Path) -> tuple[Path, Path | None, Path | None]:
+    return mesh, (obj_texture(mesh) if mesh.suffix.lower() == ".obj" else None), None
+
+
+def _stem(mesh: Path, root: Path) -> str:
+    """The model's own name: the file's, or for a generic file name its folder's (skipping
+    folders like meshes/)."""
+    if mesh.stem.lower() not in GENERIC_STEMS:
+        return mesh.stem
+    for parent in mesh.parents:
+        folder = parent.name.lower()
+        if parent == root.parent or not (folder in GENERIC_STEMS | {"meshes", "models", "obj"} or folder.isdigit()):
+            return parent.name or mesh.stem
+    return mesh.stem
+
+
 def discover(root: Path) -> Iterator[Candidate | Broken]:
     meshes = _meshes(root)
     stems: dict[str, int] = {}
     for m in meshes:
-        stems[m.stem] = stems.get(m.stem, 0) + 1
+        stems[_stem(m, root)] = stems.get(_stem(m, root), 0) + 1
     for mesh in meshes:
         try:
             meta = _sidecar(mesh)
         except SimEditError as exc:  # read_yaml's one line (with the line and column)
-            yield Broken(str(mesh), f"unreadable sidecar: {exc.detail}")
+            yield Broken(str(mesh), f"unreadable sidecar: {exc.detail}", kind="unreadable sidecar")
             continue
         except (OSError, ValueError) as exc:
-            yield Broken(str(mesh), f"unreadable sidecar: {exc}".splitlines()[0])
+            yield Broken(str(mesh), f"unreadable sidecar: {exc}".splitlines()[0], kind="unreadable sidecar")
             continue
-        key = mesh.stem if stems[mesh.stem] == 1 else f"{mesh.parent.name}_{mesh.stem}"
-        texts = [str(t) for t in (meta.get("name"), meta.get("description")) if t] + [mesh.stem]
-
-        def materialize(cache: Path, mesh: Path = mesh) -> tuple[Path, Path | None, Path | None]:
-            return mesh, (obj_texture(mesh) if mesh.suffix.lower() == ".obj" else None), None
-
+        stem = _stem(mesh, root)
+        key = stem if stems[stem] == 1 else f"{mesh.parent.parent.name if mesh.stem != stem else mesh.parent.name}_{stem}"
+        texts = Texts(title=str(meta.get("name") or stem), names=[stem],
+                      description=str(meta.get("description") or ""),
+                      category=str(meta["category"]) if meta.get("category") else None)
         size = meta.get("size_m")
         up = str(meta.get("up", "y" if mesh.suffix.lower() in (".glb", ".gltf") else "z")).lower()
-        yield Candidate(key=key, origin=str(mesh), source=NAME, materialize=materialize, texts=texts,
-                        category_hint=meta.get("category"), tags_hint=[str(t) for t in meta.get("tags") or []],
+        yield Candidate(key=key, origin=str(mesh), source=NAME, materialize=partial(materialize, mesh), texts=texts,
+                        tags_hint=[str(t) for t in meta.get("tags") or []],
                         size_hint_m=float(size) if isinstance(size, (int, float)) and size > 0 else None,
                         meters=bool(meta.get("meters", False)), up_axis="y" if up == "y" else "z")

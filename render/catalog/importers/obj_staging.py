@@ -70,21 +70,29 @@ def link_or_copy(src: Path, dst: Path) -> None:
 
 def stage_obj(obj_bytes_or_path: Path | bytes, mtl_text: str | None, texture: Path | None, dest: Path,
               name: str = "model.obj") -> Path:
-    """Put an OBJ in `dest` with a material library whose maps point at `texture` (or no maps),
-    so it imports cleanly wherever the original texture lived."""
+    """Put an OBJ in `dest` with a material library whose maps name `texture`, linked in beside
+    it (or no maps), so it imports cleanly wherever the original texture lived. The map is a
+    bare file name: Blender joins an mtl's map path to the mtl's folder even when it is
+    absolute ("Failed to open dir" on every render), and a bare name also survives moving
+    the catalog."""
     dest.mkdir(parents=True, exist_ok=True)
     out = dest / name
     if isinstance(obj_bytes_or_path, Path):
         link_or_copy(obj_bytes_or_path, out)
     else:
         atomic_write(out, obj_bytes_or_path)
+    local = None
+    if texture is not None:
+        local = dest / texture.name
+        if local.resolve() != texture.resolve():
+            link_or_copy(texture, local)
     for lib in obj_mtllibs(out):
         lines = []
         for line in (mtl_text or "newmtl material_0\nKd 0.8 0.8 0.8\n").splitlines():
             if line.strip().lower().startswith("map_"):
-                if texture is None:
+                if local is None:
                     continue
-                line = f"{line.split()[0]} {texture.resolve()}"
+                line = f"{line.split()[0]} {local.name}"
             lines.append(line)
         atomic_write(dest / lib, "\n".join(lines) + "\n")
     return out
