@@ -5,6 +5,11 @@
     render --spec scenes/mine.yaml --n 20 --dry-run --out p/   plan only (JSON lines)
     render preview DIR                                         contact sheet PNG
     render export DIR --format diffusers --out DIR2            convert a run
+    render ... --shard k/N --out part_k                        one of N parts of a run (any scheduler)
+    render merge OUT PART_DIRS...                              the parts as one run, identical to a whole run
+    render ... --executor ray [--address ADDR]                 the same samples on a Ray cluster
+    render doctor                                              GPUs, Cycles kernels, versions, JIT cache
+    render gpu-setup                                           compile the GPU kernels bpy lacks, ahead
 
 The CLI turns arguments into `RunOptions`; nothing past this module sees argparse.
 User errors print one line (`error: <file>: <field>: <what>`) and exit 2.
@@ -21,6 +26,7 @@ from simedit.render.common.errors import SimEditError
 from simedit.render.common.paths import SCENES_DIR
 from simedit.render.run.executors import DEFAULT_EXECUTOR, EXECUTORS
 from simedit.render.run.options import RunOptions
+from simedit.render.run.shard import Shard
 
 
 def builtin_specs() -> list[str]:
@@ -52,10 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default=None, help="object catalog YAML (default: the built-in catalog)")
     p.add_argument("--seed", type=int, default=None, help="override the spec's seed")
     p.add_argument("--dry-run", action="store_true", help="plan only: write plans.jsonl, render nothing")
-    p.add_argument("--workers", type=int, default=None, help="render slots (default: fits this machine)")
-    p.add_argument("--device", choices=["CPU", "GPU"], default="CPU", help="render device (GPU: OptiX, then CUDA)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="render slots; with --device GPU, per GPU (default: one per 4 cores; one per GPU)")
+    p.add_argument("--device", choices=["CPU", "GPU"], default="CPU",
+                   help="render device (GPU: OptiX, then CUDA, on every GPU; else the CPU, with a warning)")
     p.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND, help="rendering backend")
-    p.add_argument("--executor", choices=sorted(EXECUTORS), default=DEFAULT_EXECUTOR, help="how render slots run")
+    p.add_argument("--executor", choices=sorted(EXECUTORS), default=DEFAULT_EXECUTOR,
+                   help="how render slots run: threads on this machine, or ray (a Ray cluster)")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: the cluster to join (host:port or auto; default: start one here)")
+    p.add_argument("--shard", default=None, metavar="k/N",
+                   help="render part k of N of the run into --out (indices i with i %% N == k); "
+                   "then `render merge OUT PARTS...`")
     p.add_argument("--depth", action="store_true", help="also store depth maps")
     p.add_argument("--size", type=int, default=None, metavar="PX", help="override image width and height")
     p.add_argument("--samples", type=int, default=None, help="override samples per pixel")
@@ -64,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render every target in full (default: only the region the edit can change, composited "
                    "onto the source)")
 
-    sub = p.add_subparsers(dest="command", metavar="{preview,export}", title="commands on a finished run")
+    sub = p.add_subparsers(dest="command", metavar="{preview,export,merge,doctor,gpu-setup}",
+                           title="other commands")
     pre = sub.add_parser("preview", help="contact sheet of a run: source | target, instruction")
     pre.add_argument("run_dir")
     pre.add_argument("--out", default=None, help="PNG path (default: DIR/preview.png)")
@@ -77,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
                      "aurora: {input, output, instruction} JSON")
     exp.add_argument("--out", required=True)
     exp.add_argument("--both-directions", action="store_true", help="also target -> source with the inverse instruction")
+    mer = sub.add_parser("merge", help="the shards of a run (--shard k/N) as one run directory")
+    mer.add_argument("merge_out", metavar="OUT")
+    mer.add_argument("shard_dirs", nargs="+", metavar="SHARD_DIR")
+    mer.add_argument("--n", dest="merge_n", type=int, default=None,
+                     help="pairs of the whole run (default: the --n the shards were started with)")
+    doc = sub.add_parser("doctor", help="GPUs, Cycles kernels and devices, versions, the JIT cache")
+    doc.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the engine's probe")
+    from simedit.render.gpu.setup import add_arguments
+
+    add_arguments(sub.add_parser("gpu-setup", help="compile the Cycles GPU kernels bpy lacks (sm_80, sm_90), "
+                                 "or fill the JIT cache"))
     return p
 
 
@@ -86,12 +112,19 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         parser.error(f"the following arguments are required: {', '.join(missing)}")
     if args.n < 1:
         raise SimEditError("--n must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise SimEditError(f"must be at least 1 (got {args.workers})", field="--workers")
+    shard = Shard.parse(args.shard) if args.shard is not None else None
+    if shard is not None and args.dry_run:
+        raise SimEditError("a dry run plans the whole run; leave out --shard", field="--shard")
+    if args.address is not None and args.executor != "ray":
+        raise SimEditError("only with --executor ray", field="--address")
     return RunOptions(
         spec=resolve_spec(args.spec), n=args.n, out=Path(args.out),
         catalog=Path(args.catalog) if args.catalog else None, seed=args.seed, dry_run=args.dry_run,
         workers=args.workers, device=args.device, depth=args.depth, size=args.size, samples=args.samples,
         force=args.force, backend=args.backend, executor=args.executor, command=["render", *argv],
-        target_region=not args.full_target,
+        target_region=not args.full_target, address=args.address, shard=shard,
     )
 
 
@@ -111,6 +144,19 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def merge(args: argparse.Namespace) -> int:
+    from simedit.render.rundir.merge import merge_runs
+
+    r = merge_runs(args.merge_out, args.shard_dirs, n=args.merge_n)
+    if r.complete:
+        print(f"merged {r.shards} shards into {r.out}: {r.pairs} pairs, the same as one run of --n {r.n}")
+        return 0
+    short = ", ".join(f"{k}/{r.shards}" for k in r.short)
+    print(f"merged {r.shards} shards into {r.out}: {r.pairs} of {r.n} pairs (every index below {r.covered} is done; "
+          f"shard {short} stopped there). Finish with: {r.finish}")
+    return 0
+
+
 def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -118,6 +164,16 @@ def _run(argv: list[str]) -> int:
         return preview(args)
     if args.command == "export":
         return export(args)
+    if args.command == "merge":
+        return merge(args)
+    if args.command == "doctor":
+        from simedit.render.gpu.doctor import doctor
+
+        return doctor(timeout=args.timeout)
+    if args.command == "gpu-setup":
+        from simedit.render.gpu.setup import setup
+
+        return setup(args)
     options = options_from(args, parser, argv)
     if options.dry_run:
         from simedit.render.run.dry_run import dry_run

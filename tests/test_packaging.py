@@ -19,9 +19,15 @@ def readme_install() -> str:
 
 
 def test_dockerfile_installs_like_the_readme():
+    """The runtime stage makes a Python 3.11 venv, activates it (PATH) and runs the README's pip
+    line; the GPU base image is the CUDA runtime."""
     docker = (ROOT / "docker" / "Dockerfile").read_text()
-    assert f"pip install --no-cache-dir {readme_install()}" in docker
-    assert re.search(r"^FROM python:3\.11", docker, re.M)
+    runtime = docker[docker.index(" AS runtime"):]
+    assert f"pip install --no-cache-dir {readme_install()}" in runtime
+    assert re.search(r"^RUN python3\.11 -m venv /opt/venv$", runtime, re.M)
+    assert re.search(r"^ENV PATH=/opt/venv/bin:\$PATH", runtime, re.M)
+    assert "python3.11 -m venv .venv && . .venv/bin/activate && pip install" in (ROOT / "README.md").read_text()
+    assert re.search(r"^FROM nvidia/cuda:\$\{CUDA_VERSION\}-runtime-\$\{UBUNTU\} AS runtime$", docker, re.M)
 
 
 def test_ci_installs_like_the_readme_and_runs_its_test_command():

@@ -35,6 +35,7 @@ class RenderSettings:
     seed: int = 0  # noise seed used when render()/render_pair() get seed=None
     backend: str = DEFAULT_BACKEND
     region: bool = True  # render_pair renders only the part of the target the edit can change
+    gpu: int | None = None  # with device GPU: the one GPU (ordinal among those visible) this process uses
 
 
 @dataclass
@@ -63,6 +64,13 @@ class Renderer(ABC):
 
     def close(self) -> None:
         """Release the engine's resources (temporary files, devices)."""
+
+    @classmethod
+    def probe(cls, device: str = "GPU", warm: bool = False) -> dict:
+        """What the engine sees (version, devices, denoiser), for `render doctor`; with `warm`,
+        render one tiny frame on `device` so that its kernels are compiled and cached. Called in a
+        render process of its own (`worker.probe_backend`)."""
+        return {}
 
     def __enter__(self) -> Renderer:
         return self

@@ -167,6 +167,25 @@ class CyclesRenderer(Renderer):
         toward = (math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el))
         return [tuple(-c for c in toward)]
 
+    @classmethod
+    def probe(cls, device: str = "GPU", warm: bool = False) -> dict:
+        _load_bpy()
+        import _cycles
+
+        built = [api for api, ok in zip(("CUDA", "OPTIX", "HIP", "METAL", "ONEAPI", "HIPRT"),
+                                         _cycles.get_device_types()) if ok]
+        prefs = bpy.context.preferences.addons["cycles"].preferences
+        devices = [{"api": api, "name": d.name, "id": d.id} for api in ("OPTIX", "CUDA")
+                   for d in _devices_of(prefs, api)]
+        out: dict[str, Any] = {"engine": f"Blender {bpy.app.version_string} Cycles", "built_with": built,
+                               "devices": devices, "resources": str(Path(bpy.utils.resource_path("LOCAL")))}
+        api = _enable_gpu(quiet=True) if device.upper() == "GPU" else "CPU"
+        out["device"] = api
+        out["oidn_gpu"] = bool(api != "CPU" and prefs.has_oidn_gpu_devices())
+        if warm:
+            out["warm_device"], out["warm_seconds"] = api, _warm_render(api)
+        return out
+
     def __del__(self) -> None:  # best effort: temp files must not pile up
         try:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -194,8 +213,10 @@ class CyclesRenderer(Renderer):
         scene, cy, r = self.scene, self.scene.cycles, self.scene.render
         r.engine = "CYCLES"
         cy.device = "CPU"
+        self.compute_api = "CPU"  # what renders: OPTIX, CUDA or CPU (the worker reads it)
         if s.device.upper() == "GPU":
-            cy.device = _enable_gpu()
+            self.compute_api = _enable_gpu()
+            cy.device = "CPU" if self.compute_api == "CPU" else "GPU"
         elif s.device.upper() != "CPU":
             raise SimEditError(f"render device must be CPU or GPU, got {s.device!r}", field="device")
         cy.samples = s.samples
@@ -203,6 +224,7 @@ class CyclesRenderer(Renderer):
         cy.use_denoising = s.denoise
         cy.denoiser = "OPENIMAGEDENOISE"
         cy.denoising_input_passes = "RGB_ALBEDO_NORMAL"
+        cy.denoising_use_gpu = cy.device == "GPU"  # OpenImageDenoise on the render GPU, not the host's cores
         cy.use_animated_seed = False
         # Modest light paths: a tabletop of opaque objects needs few bounces.
         cy.max_bounces = 4
@@ -486,21 +508,48 @@ class CyclesRenderer(Renderer):
 
 
 # ---- helpers -----------------------------------------------------------------------
-def _enable_gpu() -> str:
+def _enable_gpu(quiet: bool = False) -> str:
+    """OptiX, else CUDA, on every GPU this process sees (a render process is pinned to one by
+    CUDA_VISIBLE_DEVICES, `gpu/env.py`); else the CPU with a warning. Returns the API used."""
     prefs = bpy.context.preferences.addons["cycles"].preferences
     for kind in ("OPTIX", "CUDA"):
-        try:
-            prefs.compute_device_type = kind
-            prefs.get_devices()
-        except (TypeError, ValueError, RuntimeError):
-            continue
-        devices = [d for d in prefs.devices if d.type == kind]
-        if devices:
+        if _devices_of(prefs, kind):
             for d in prefs.devices:
                 d.use = d.type == kind
-            return "GPU"
-    warnings.warn("no OptiX or CUDA device found; rendering on CPU", RuntimeWarning, stacklevel=3)
+            return kind
+    if not quiet:
+        warnings.warn("no OptiX or CUDA device found; rendering on CPU", RuntimeWarning, stacklevel=3)
     return "CPU"
+
+
+def _devices_of(prefs: Any, kind: str) -> list:
+    """The devices of one compute API (OPTIX, CUDA), made the preferences' current API; [] when
+    this build or machine has none."""
+    try:
+        prefs.compute_device_type = kind
+        prefs.get_devices()
+    except (TypeError, ValueError, RuntimeError):
+        return []
+    return [d for d in prefs.devices if d.type == kind]
+
+
+def _warm_render(api: str) -> float:
+    """One 8x8 frame of an empty scene on the chosen device: Cycles loads (and the driver
+    compiles, when no cubin fits) its kernels. Returns the seconds it took."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    if api != "CPU":
+        _enable_gpu(quiet=True)  # the factory reset forgot the device choice
+    scene.cycles.device = "CPU" if api == "CPU" else "GPU"
+    scene.cycles.samples = 1
+    scene.render.resolution_x = scene.render.resolution_y = 8
+    cam = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+    start = time.perf_counter()
+    bpy.ops.render.render(write_still=False)
+    return time.perf_counter() - start
 
 
 def _load_image(path: Path, field: str) -> bpy.types.Image:

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings, create_renderer
+from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings, create_renderer, renderer_class
 from simedit.render.catalog.model import Catalog, load_catalog
 from simedit.render.common.errors import SimEditError
 from simedit.render.scene import Scene
@@ -138,6 +138,11 @@ def _silence(log_path: str | None) -> None:
 
 def _serve(conn: Connection, catalog: CatalogSource, settings: RenderSettings | None, log_path: str | None) -> None:
     _silence(log_path)
+    gpu = settings is not None and settings.device.upper() == "GPU"
+    if gpu:
+        from simedit.render.gpu.env import prepare_render_process
+
+        prepare_render_process(settings.gpu)  # before the engine touches CUDA
     try:
         try:
             if isinstance(catalog, Catalog):
@@ -167,6 +172,8 @@ def _serve(conn: Connection, catalog: CatalogSource, settings: RenderSettings | 
                     else:
                         raise ValueError(f"unknown request {op!r}")
                     reply = ("ok", result)
+                    if gpu:
+                        gpu = _note_gpu_render(renderer)  # once per process
                 except Exception as exc:
                     reply = _error_reply(exc)
                 conn.send(reply)
@@ -174,6 +181,57 @@ def _serve(conn: Connection, catalog: CatalogSource, settings: RenderSettings | 
             renderer.close()
     except (EOFError, BrokenPipeError, ConnectionResetError):
         return  # the parent is gone (killed, or stopped): leave quietly
+
+
+def _note_gpu_render(renderer: Renderer) -> bool:
+    """A GPU render finished here: its kernel is now in the JIT cache (`gpu/cache.py`), so later
+    runs need not warn about compiling it. Returns False: nothing more to note."""
+    if getattr(renderer, "compute_api", "CPU") != "CPU":
+        from simedit.render.gpu.cuda import probe
+        from simedit.render.gpu.preflight import note_first_render
+
+        note_first_render(probe())
+    return False
+
+
+def probe_backend(backend: str = "cycles", device: str = "GPU", warm: bool = False,
+                  timeout: float | None = 300.0) -> dict:
+    """`Renderer.probe` of `backend`, run in a fresh render process (with the GPU environment a
+    render process gets), so the caller never loads the engine. Raises WorkerDied on a crash."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_probe, args=(child, backend, device, warm), daemon=True, name="simedit-probe")
+    proc.start()
+    child.close()
+    try:
+        if not wait([parent, proc.sentinel], timeout) or not parent.poll():
+            raise WorkerDied(f"the {backend} probe (pid {proc.pid}) did not answer"
+                             + (f" within {timeout} s" if proc.is_alive() else f", exit code {proc.exitcode}"))
+        kind, *rest = parent.recv()
+    except (EOFError, OSError):
+        raise WorkerDied(f"the {backend} probe (pid {proc.pid}) died") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
+    if kind == "simedit":
+        raise SimEditError(rest[0], file=rest[1], field=rest[2])
+    if kind == "error":
+        raise WorkerError(f"the {backend} probe raised:\n{rest[0]}")
+    return rest[0]
+
+
+def _probe(conn: Connection, backend: str, device: str, warm: bool) -> None:
+    _silence(None)
+    if device.upper() == "GPU":
+        from simedit.render.gpu.env import prepare_render_process
+
+        prepare_render_process(None)
+    try:
+        conn.send(("ok", renderer_class(backend).probe(device=device, warm=warm)))
+    except BaseException as exc:
+        conn.send(_error_reply(exc))
 
 
 def _error_reply(exc: BaseException) -> tuple:

@@ -74,6 +74,17 @@ def attempt(planner: Planner, renderer: Renderer, index: int, k: int) -> Attempt
 
 
 @dataclass
+class SentPlan:
+    """A planned sample reduced to what the writer reads (`to_dict()`), for results sent between
+    processes: the planner's edit context stays where it was made."""
+
+    plan: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.plan
+
+
+@dataclass
 class SampleResult:
     """Everything one index produced: the accepted pair (None when every attempt was rejected)
     and each rejected attempt, in order."""
@@ -87,6 +98,14 @@ class SampleResult:
     @property
     def exhausted(self) -> bool:
         return self.accepted is None
+
+    def portable(self) -> SampleResult:
+        """This result as another process can receive it (plain data and arrays)."""
+        if self.accepted is None:
+            return self
+        a = self.accepted
+        sent = Accepted(SentPlan(a.sample.to_dict()), a.source, a.target, a.figures)  # type: ignore[arg-type]
+        return SampleResult(self.index, sent, list(self.rejects), self.render_seconds, self.engine_seconds)
 
 
 class Slot:

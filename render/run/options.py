@@ -6,6 +6,7 @@ from pathlib import Path
 
 from simedit.render.backends.base import DEFAULT_BACKEND
 from simedit.render.run.executors import DEFAULT_EXECUTOR
+from simedit.render.run.shard import Shard
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class RunOptions:
     catalog: Path | None = None  # None: the built-in catalog
     seed: int | None = None  # overrides the spec's seed
     dry_run: bool = False
-    workers: int | None = None  # render slots; None: what fits the machine
+    workers: int | None = None  # render slots (per GPU with device GPU); None: what fits the machine
     device: str = "CPU"
     depth: bool = False
     size: int | None = None  # overrides the spec's image width and height
@@ -25,4 +26,6 @@ class RunOptions:
     target_region: bool = True  # render only the part of the target the edit can change
     backend: str = DEFAULT_BACKEND
     executor: str = DEFAULT_EXECUTOR
+    address: str | None = None  # the cluster an executor joins (ray); None: start one on this machine
+    shard: Shard | None = None  # render only this part of the run (`run/shard.py`)
     command: list[str] = field(default_factory=list)  # the command line, for the run record

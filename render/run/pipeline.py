@@ -1,17 +1,18 @@
 """`render --spec ... --n N --out DIR`: plan, render, verify and write pairs until N are accepted.
 
-Indices are handed out in increasing order to the executor's render slots (`run/executors/`).
-Sample `index` is sampled by `Slot.sample` (`run/attempt.py`): attempt `k` is planned from
-rng(seed, index, k), rendered with a noise seed derived from the same numbers and verified;
-the finished sample comes back here and is written by the one writer. Because every outcome is
-a function of (spec, catalog, seed, index), a rerun that skips the indices already done,
-followed by `finalize` (keep the first N accepted indices, sorted), ends with the same dataset
-as an uninterrupted run.
+Indices are handed out in increasing order to the executor's render slots (`run/executors/`:
+threads here, or a Ray cluster); with `--shard k/N` only the indices i % N == k, until the shard's
+quota (`run/shard.py`). Sample `index` is sampled by `Slot.sample` (`run/attempt.py`): attempt `k`
+is planned from rng(seed, index, k), rendered with a noise seed derived from the same numbers and
+verified; the finished sample comes back here and is written by the one writer. Because every
+outcome is a function of (spec, catalog, seed, index), a rerun that skips the indices already
+done, followed by `finalize` (keep the first N accepted indices, sorted), ends with the same
+dataset as an uninterrupted run, whichever executor ran it.
 """
 from __future__ import annotations
 
-import os
 import platform
+import sys
 import threading
 import time
 from collections import Counter
@@ -20,12 +21,12 @@ from importlib import metadata
 from tqdm import tqdm
 
 from simedit.render.backends.base import RenderSettings
-from simedit.render.backends.worker import RenderWorker
-from simedit.render.run.attempt import SampleResult, Slot
+from simedit.render.run.attempt import SampleResult
 from simedit.render.run.executors import create_executor
-from simedit.render.run.executors.base import Job
+from simedit.render.run.executors.base import ExecutorSettings, Job
 from simedit.render.run.inputs import RunInputs, load_inputs
 from simedit.render.run.options import RunOptions
+from simedit.render.run.slots import SlotFactory, SlotPlan, local_resources, plan_slots
 from simedit.render.run.stall import Stall
 from simedit.render.run.summary import summary_line
 from simedit.render.common.atomic import make_dir
@@ -34,9 +35,8 @@ from simedit.render.rundir.writer import RunWriter, dict_hash, make_record
 
 
 def default_workers(device: str) -> int:
-    """Two Cycles threads per process were as fast as two processes of one thread (DESIGN.md),
-    so use one process per 4 cores, and one for a GPU."""
-    return 1 if device == "GPU" else max(1, (os.cpu_count() or 1) // 4)
+    """Render slots on this machine when --workers is not given (`run/slots.py`)."""
+    return plan_slots(device, None, local_resources(device)).slots
 
 
 def versions() -> dict[str, str | None]:
@@ -53,12 +53,12 @@ class Progress:
     """The run's state in the driver: the index cursor, counts and the progress bar. Results
     arrive from the executor's threads; one lock serialises them and the writer."""
 
-    def __init__(self, writer: RunWriter, n: int, stop: threading.Event, stall: Stall):
+    def __init__(self, writer: RunWriter, n: int, stop: threading.Event, stall: Stall, first: int = 0, step: int = 1):
         self.writer, self.n, self.stop, self.stall = writer, n, stop, stall
         self.lock = threading.Lock()
         self.done = writer.done()
         self.accepted = self.initial = writer.accepted()
-        self.cursor = 0
+        self.cursor, self.step = first, step  # a shard k/N hands out k, k + N, ...
         self.rejects: Counter[str] = Counter()
         self.render_seconds = self.engine_seconds = 0.0
         self.started = time.perf_counter()
@@ -69,9 +69,13 @@ class Progress:
             if self.stop.is_set() or self.accepted >= self.n:
                 return None
             while self.cursor in self.done:
-                self.cursor += 1
-            index, self.cursor = self.cursor, self.cursor + 1
+                self.cursor += self.step
+            index, self.cursor = self.cursor, self.cursor + self.step
             return index
+
+    def say(self, line: str) -> None:
+        """A notice that keeps the progress bar intact."""
+        (self.bar.write if self.bar is not None else print)(line, file=sys.stderr)
 
     def deliver(self, result: SampleResult) -> None:
         with self.lock:
@@ -99,55 +103,79 @@ class Progress:
             self.stall.check()  # raises in this slot's thread; the executor stops and re-raises
 
 
-def render_settings(inputs: RunInputs, options: RunOptions, workers: int) -> RenderSettings:
-    threads = 0 if options.device == "GPU" else max(1, (os.cpu_count() or 1) // workers)
+def render_settings(inputs: RunInputs, options: RunOptions, threads: int) -> RenderSettings:
     return RenderSettings(samples=inputs.spec.render.samples, denoise=inputs.spec.render.denoise, depth=options.depth,
                           device=options.device, threads=threads, backend=options.backend,
                           region=options.target_region and not inputs.spec.render.denoise)
 
 
+def gpu_notices(options: RunOptions, plan: SlotPlan, local: bool, where: str) -> list[str]:
+    """What a GPU run says before it starts: the GPUs, and a kernel the driver must compile
+    first (many minutes that would otherwise look like a hang). Remote executors' nodes tell
+    theirs when their slots start (run/executors/ray.py)."""
+    if options.device != "GPU":
+        return []
+    if not local:
+        return [] if plan.gpus else [f"warning: --device GPU, but the {where} has no GPU; rendering on the CPU"]
+    from simedit.render.gpu.cuda import probe
+    from simedit.render.gpu.preflight import gpu_lines
+
+    return gpu_lines(probe(), plan.per_gpu)
+
+
 def run(options: RunOptions) -> int:
     inputs, planner = load_inputs(options)
+    executor = create_executor(options.executor, ExecutorSettings(address=options.address))
+    try:
+        return _run(options, inputs, planner, executor)
+    finally:
+        executor.close()
+
+
+def _run(options: RunOptions, inputs: RunInputs, planner, executor) -> int:
     spec_dump = inputs.spec.model_dump(mode="json")
-    executor = create_executor(options.executor)
-    workers = options.workers or default_workers(options.device)
-    settings = render_settings(inputs, options, workers)
+    shard = options.shard
+    n = shard.quota(options.n) if shard else options.n
+    resources = executor.resources(options.device)
+    plan = plan_slots(options.device, options.workers, resources)
+    settings = render_settings(inputs, options, plan.threads)
     record = make_record(
         spec=spec_dump, spec_path=str(options.spec), spec_hash=dict_hash(spec_dump),
         catalog_path=str(inputs.catalog.path), catalog_hash=inputs.catalog.hash(), versions=versions(),
         argv=options.command or None, render_options={"target_region": settings.region},
+        shard=shard.to_record(options.n) if shard else None,
     )
-    planners = [planner]  # the first slot reuses the planner that validated the spec
-    slots_made: list[int] = []
     logs = make_dir(options.out / LOGS)
-
-    def make_slot() -> Slot:
-        with lock:
-            p = planners.pop() if planners else inputs.planner()
-            slots_made.append(len(slots_made))
-            log = str(logs / f"render-{slots_made[-1]}.log")
-        # the catalog as loaded (objects with missing files already skipped) goes to the process
-        return Slot(p, lambda: RenderWorker(inputs.catalog, settings, log_path=log), log=log)
-
-    lock = threading.Lock()
+    # slots spread over this machine's GPUs; a remote executor's slots get theirs from its scheduler
+    factory = SlotFactory(inputs, settings, logs, gpus=plan.gpus if executor.local else 0, spare=[planner])
     start = time.perf_counter()
     with RunWriter(options.out, record, force=options.force) as writer:
-        progress = Progress(writer, options.n, threading.Event(), Stall(str(options.spec)))
+        progress = Progress(writer, n, threading.Event(), Stall(str(options.spec)),
+                            first=shard.index if shard else 0, step=shard.count if shard else 1)
         already = progress.accepted
-        if already >= options.n:  # never cut finished work to a smaller --n
+        for line in gpu_notices(options, plan, executor.local, resources.where):
+            print(line, file=sys.stderr, flush=True)
+        if already >= n:  # never cut finished work to a smaller --n
             print(f"{options.out} already holds {already} accepted pairs; nothing to do (nothing removed)")
         else:
-            with tqdm(total=options.n, initial=already, desc="rendering", unit="pair") as bar:
+            with tqdm(total=n, initial=already, desc="rendering", unit="pair") as bar:
                 progress.bar = bar
-                executor.run(Job(slots=workers, make_slot=make_slot, next_index=progress.next_index,
-                                 deliver=progress.deliver, stop=progress.stop))
-            writer.finalize(options.n)
+                executor.run(Job(slots=plan.slots, make_slot=factory, next_index=progress.next_index,
+                                 deliver=progress.deliver, stop=progress.stop, cpus_per_slot=plan.cpus_per_slot,
+                                 gpus_per_slot=plan.gpus_per_slot, say=progress.say))
+            writer.finalize(n)
     elapsed = time.perf_counter() - start
-    made = progress.accepted - already
+    made = min(progress.accepted, n) - already  # pairs rendered past n (in flight at the end) are not kept
     rate = made / elapsed * 3600 if elapsed > 0 else 0.0
-    outside = 1 - progress.engine_seconds / max(elapsed * workers, 1e-9)
-    print(f"accepted {min(progress.accepted, options.n)} pairs ({made} new) in {elapsed:.1f} s: {rate:.0f} pairs/hour "
-          f"on {workers} render slot(s); {outside:.0%} of the time outside the renderer's render calls")
+    outside = 1 - progress.engine_seconds / max(elapsed * plan.slots, 1e-9)
+    where = "" if executor.local else f" ({executor.name}: {resources.where})"
+    what = f"shard {shard}: " if shard else ""
+    print(f"{what}accepted {min(progress.accepted, n)} pairs ({made} new) in {elapsed:.1f} s: {rate:.0f} pairs/hour "
+          f"on {plan.slots} render slot(s){where}; {outside:.0%} of the time outside the renderer's render calls")
     print(summary_line("rejected attempts", progress.rejects))
-    print(f"dataset: {options.out}/manifest.jsonl  (preview: render preview {options.out})")
+    if shard:
+        print(f"shard {shard} of a run of {options.n}: {options.out}; when every shard is done: "
+              f"render merge OUT SHARD_DIRS...")
+    else:
+        print(f"dataset: {options.out}/manifest.jsonl  (preview: render preview {options.out})")
     return 0

@@ -32,11 +32,20 @@ from simedit.render.rundir.lock import RunLock
 
 log = logging.getLogger(__name__)
 
-# Hashes that must match to continue a run in the same directory.
-RESUME_KEYS = ("spec_hash", "catalog_hash", "render_options")
+# Hashes that must match to continue a run in the same directory (for "shard": which part).
+RESUME_KEYS = ("spec_hash", "catalog_hash", "render_options", "shard")
 # what a record written before a key existed meant by it: runs before region rendering rendered
-# every target in full
-LEGACY = {"render_options": {"target_region": False}}
+# every target in full; runs before shards were whole runs
+LEGACY: dict[str, Any] = {"render_options": {"target_region": False}, "shard": None}
+
+
+def resume_value(record: dict[str, Any], key: str) -> Any:
+    """What must match for `key` to continue in a directory: a shard's part (k of N), not the
+    size of the whole run it was started for."""
+    value = record.get(key, LEGACY.get(key))
+    if key == "shard" and isinstance(value, dict):
+        return {k: value.get(k) for k in ("index", "count")}
+    return value
 PAIR_FILE = re.compile(r"^(\d{6,})_(source|target)\.(png|npy)$")
 
 
@@ -73,12 +82,13 @@ def make_record(
     versions: dict[str, str | None],
     argv: list[str] | None = None,
     render_options: dict[str, Any] | None = None,
+    shard: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The run record written to run.json. `spec_hash`, `catalog_hash` and `render_options`
     (choices that change pixels, such as rendering only the target's edit region) are what a
-    resumed run must match; `versions` is the caller's {package: version}."""
-    return {
-        "spec": spec,
+    resumed run must match, and the part of a sharded run (`shard`: index, count and the whole
+    run's n); `versions` is the caller's {package: version}."""
+    record: dict[str, Any] = {        "spec": spec,
         "spec_path": spec_path,
         "spec_hash": spec_hash,
         "catalog_path": catalog_path,
@@ -88,6 +98,9 @@ def make_record(
         "command": list(sys.argv if argv is None else argv),
         "started": _now(),
     }
+    if shard is not None:
+        record["shard"] = dict(shard)
+    return record
 
 
 def _now() -> str:
@@ -178,7 +191,7 @@ class RunWriter:
             if not force:
                 raise SimEditError(f"{e.detail}; pass force to overwrite it", file=str(path)) from None
             old = {}
-        differs = [k for k in RESUME_KEYS if old.get(k, LEGACY.get(k)) != record.get(k, LEGACY.get(k))]
+        differs = [k for k in RESUME_KEYS if resume_value(old, k) != resume_value(record, k)]
         if differs and not force:
             k = differs[0]
             raise SimEditError(
@@ -201,6 +214,8 @@ class RunWriter:
             new = old
             new.setdefault("resumed", []).append(
                 {"started": record.get("started", _now()), "command": record.get("command")})
+            if record.get("shard"):
+                new["shard"] = record["shard"]  # the same part, perhaps of a larger whole run
         atomic.atomic_write(path, dumps(new) + "\n")
 
     def _drop_incomplete(self) -> None:
@@ -288,6 +303,27 @@ class RunWriter:
             raise
         self._accepted.add(index)
         return line
+
+    def adopt_pair(self, line: dict[str, Any], source_root: str | os.PathLike) -> None:
+        """Take over an accepted pair written by another writer of the same run (a shard): its
+        files copied byte for byte, then its manifest line unchanged."""
+        index = int(line["index"])
+        if index in self._accepted:
+            raise ValueError(f"sample {index} is already in the manifest of {self.root}")
+        source_root = Path(source_root)
+        finals: list[Path] = []
+        try:
+            for rel in row_files(line):
+                data = inside(source_root, rel).read_bytes()
+                final = inside(self.root, rel)
+                atomic.make_dir(final.parent)
+                finals.append(atomic.atomic_write(final, data))
+            self._append(MANIFEST, line)
+        except BaseException:
+            for f in finals:  # no half pair
+                f.unlink(missing_ok=True)
+            raise
+        self._accepted.add(index)
 
     def write_reject(self, index: int, attempt: int, reason: str, detail: str = "") -> None:
         self._append(REJECTS, {"index": int(index), "attempt": int(attempt), "reason": str(reason),
@@ -389,4 +425,4 @@ def _objects(source_scene: dict, target_scene: dict) -> dict[str, dict[str, Any]
     return dict(sorted(out.items(), key=lambda kv: (len(kv[0]), kv[0])))
 
 
-__all__ = ["RunWriter", "make_record", "file_hash", "dict_hash", "manifest_line"]
+__all__ = ["RunWriter", "make_record", "file_hash", "dict_hash", "manifest_line", "resume_value"]

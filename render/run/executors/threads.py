@@ -13,10 +13,10 @@ class ThreadExecutor(Executor):
     def run(self, job: Job) -> None:
         failures: list[BaseException] = []
 
-        def slot_loop() -> None:
+        def slot_loop(k: int) -> None:
             slot = None
             try:
-                slot = job.make_slot()
+                slot = job.make_slot(k)
                 while (index := job.next_index()) is not None:
                     result = slot.sample(index, job.stop)
                     if result is None:  # stopped mid-index: it stays undone
@@ -29,7 +29,7 @@ class ThreadExecutor(Executor):
                 if slot is not None:
                     slot.close()
 
-        threads = [threading.Thread(target=slot_loop, name=f"slot{i}", daemon=True) for i in range(job.slots)]
+        threads = [threading.Thread(target=slot_loop, args=(i,), name=f"slot{i}", daemon=True) for i in range(job.slots)]
         for t in threads:
             t.start()
         try:
