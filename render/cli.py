@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render every target in full (default: only the region the edit can change, composited "
                    "onto the source)")
 
-    sub = p.add_subparsers(dest="command", metavar="{preview,export,merge,doctor,gpu-setup}",
+    sub = p.add_subparsers(dest="command", metavar="{preview,export,stats,merge,doctor,gpu-setup}",
                            title="other commands")
     pre = sub.add_parser("preview", help="contact sheet of a run: source | target, instruction")
     pre.add_argument("run_dir")
@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     mer.add_argument("shard_dirs", nargs="+", metavar="SHARD_DIR")
     mer.add_argument("--n", dest="merge_n", type=int, default=None,
                      help="pairs of the whole run (default: the --n the shards were started with)")
+    sta = sub.add_parser("stats", help="a report of a run: pairs per kind, sizes, contrast, templates, rejects, speed")
+    sta.add_argument("run_dir")
+    sta.add_argument("--out", default=None, help="folder for stats.md and its plots (default: DIR/stats)")
+    sta.add_argument("--catalog", default=None, help="the run's catalog, for categories (default: the one in run.json)")
     doc = sub.add_parser("doctor", help="GPUs, Cycles kernels and devices, versions, the JIT cache")
     doc.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the engine's probe")
     from simedit.render.gpu.setup import add_arguments
@@ -136,6 +140,17 @@ def preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def stats(args: argparse.Namespace) -> int:
+    from simedit.render.catalog.model import load_catalog
+    from simedit.render.rundir.contract import read_record
+    from simedit.render.rundir.stats import report
+
+    catalog_path = args.catalog or (read_record(args.run_dir) or {}).get("catalog_path")
+    catalog = load_catalog(catalog_path if catalog_path and Path(catalog_path).is_file() else None, missing_files="skip")
+    print(f"wrote {report(args.run_dir, args.out, catalog)}")
+    return 0
+
+
 def export(args: argparse.Namespace) -> int:
     from simedit.render.rundir.export import export_run
 
@@ -166,6 +181,8 @@ def _run(argv: list[str]) -> int:
         return export(args)
     if args.command == "merge":
         return merge(args)
+    if args.command == "stats":
+        return stats(args)
     if args.command == "doctor":
         from simedit.render.gpu.doctor import doctor
 

@@ -164,8 +164,11 @@ def _run(options: RunOptions, inputs: RunInputs, planner, executor) -> int:
                                  deliver=progress.deliver, stop=progress.stop, cpus_per_slot=plan.cpus_per_slot,
                                  gpus_per_slot=plan.gpus_per_slot, say=progress.say))
             writer.finalize(n)
-    elapsed = time.perf_counter() - start
-    made = min(progress.accepted, n) - already  # pairs rendered past n (in flight at the end) are not kept
+        elapsed = time.perf_counter() - start
+        made = min(progress.accepted, n) - already  # pairs rendered past n (in flight at the end) are not kept
+        if made:  # for `render stats`: seconds per pair over the run's sessions
+            writer.record_session(seconds=round(elapsed, 1), new_pairs=made, slots=plan.slots,
+                                  rejected=sum(progress.rejects.values()))
     rate = made / elapsed * 3600 if elapsed > 0 else 0.0
     outside = 1 - progress.engine_seconds / max(elapsed * plan.slots, 1e-9)
     where = "" if executor.local else f" ({executor.name}: {resources.where})"

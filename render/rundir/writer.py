@@ -218,6 +218,12 @@ class RunWriter:
                 new["shard"] = record["shard"]  # the same part, perhaps of a larger whole run
         atomic.atomic_write(path, dumps(new) + "\n")
 
+    def record_session(self, **figures: Any) -> None:
+        """Append one session's figures (seconds, new pairs, slots...) to run.json's `sessions`."""
+        record = read_record(self.root) or {}
+        record.setdefault("sessions", []).append({"finished": _now(), **figures})
+        atomic.atomic_write(self.root / RUN_RECORD, dumps(record) + "\n")
+
     def _drop_incomplete(self) -> None:
         """An accepted pair whose files are gone (deleted by hand, a disk restored from backup)
         is dropped from the manifest so that the run renders it again."""
