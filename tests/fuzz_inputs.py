@@ -113,6 +113,7 @@ class Outcome:
     stderr: str
     seconds: float
     wrote_outside: list[str]
+    stdout: str = ""
 
 
 class TimeBound(Exception):
@@ -146,7 +147,7 @@ def run_case(case: Case, tmp: Path, command: Callable[[Path, Path], list[str]], 
         signal.signal(signal.SIGALRM, old)
     seconds = time.perf_counter() - start
     outside = [str(p) for p in watch.rglob("*") if p not in before and not p.is_relative_to(tmp)]
-    return Outcome(case, code, err.getvalue(), seconds, outside)
+    return Outcome(case, code, err.getvalue(), seconds, outside, std.getvalue())
 
 
 def problems(o: Outcome) -> list[str]:
@@ -154,7 +155,7 @@ def problems(o: Outcome) -> list[str]:
     exit without a message, a write outside the target."""
     found = []
     lines = [l for l in o.stderr.replace("\r", "\n").splitlines()
-             if l.strip() and not l.startswith(("planning:", "rendering:", "warning:"))]
+             if l.strip() and not l.startswith(("planning:", "rendering:", "warning:", "WARNING"))]
     if o.code == -1:
         found.append(f"no answer within {TIME_BOUND_S} s")
     if "Traceback" in o.stderr:
