@@ -200,3 +200,30 @@ def summary(outcomes: list[Outcome]) -> dict:
 
 def report(outcomes: list[Outcome]) -> str:
     return json.dumps(summary(outcomes), indent=1, default=lambda v: None if isinstance(v, float) and math.isnan(v) else str(v))
+
+
+def catalog_text() -> bytes:
+    """The built-in catalog with its mesh paths made absolute, so a mutated copy anywhere loads."""
+    from simedit.render.common.paths import BUILTIN_CATALOG
+
+    data = yaml.safe_load(BUILTIN_CATALOG.read_text(encoding="utf-8"))
+    for entry in data["assets"]:
+        for key in ("render_mesh", "collision_mesh", "texture"):
+            value = entry.get(key)
+            if isinstance(value, str) and not value.startswith("pybullet_data:"):
+                entry[key] = str(BUILTIN_CATALOG.parent / value)
+    return dump(data)
+
+
+def catalog_cases(n: int, seed: int = 0) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    text = catalog_text()
+    return [mutate(text, rng) for _ in range(n)]
+
+
+def render_with_catalog(path: Path, out: Path) -> list[str]:
+    return ["--spec", "count", "--catalog", str(path), "--n", "1", "--dry-run", "--out", str(out)]
+
+
+def catalog_validate(path: Path, out: Path) -> list[str]:
+    return ["validate", str(path)]

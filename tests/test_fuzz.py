@@ -57,3 +57,30 @@ def test_mutated_specs_never_trace_hang_or_write_outside(tmp_path):
     for i, o in enumerate(outcomes):
         if o.code == 0:
             assert len((tmp_path / f"c{i}" / "out" / "plans.jsonl").read_text().splitlines()) == 2
+
+
+def test_mutated_catalogs_are_reported_never_traced(tmp_path):
+    """`catalog validate` reports what is wrong (exit 1) or says OK; `render --catalog` runs or
+    refuses with one line. Mutations of the built-in catalog, and the measured cases: NaN/inf
+    scale, rotation or vertices, a 1e-300 scale, an empty or one-triangle mesh."""
+    from simedit.render.catalog.cli import main as catalog_main
+
+    cases = F.catalog_cases(6, seed=5)
+    text = F.catalog_text().decode()
+    first = text.index("- id:", text.index("assets:"))
+    for name, field in (("nan scale", "mesh_scale: .nan"), ("inf scale", "mesh_scale: .inf"),
+                        ("tiny scale", "mesh_scale: 1.0e-300"), ("nan rotation", "mesh_rotation_deg: [.nan, 0, 0]")):
+        cases.append(F.Case(name, (text[:first] + text[first:].replace("- id:", f"- {field}\n  id:", 1)).encode()))
+    for name, mesh in (("empty mesh", "# nothing\n"), ("one triangle", "v 0 0 0\nv 0.1 0 0\nv 0 0.1 0\nf 1 2 3\n"),
+                       ("nan vertex", "v 0 0 0\nv nan 0 0\nv 0 0.1 0\nv 0 0 .1\nf 1 2 3\nf 1 2 4\nf 2 3 4\nf 1 3 4\n")):
+        path = tmp_path / f"{name.replace(' ', '_')}.obj"
+        path.write_text(mesh)
+        cases.append(F.Case(name, text.replace("render_mesh: " + text.split("render_mesh: ", 2)[1].split("\n")[0],
+                                               f"render_mesh: {path}", 1).encode()))
+    for i, case in enumerate(cases):
+        for command, main in ((F.catalog_validate, catalog_main), (F.render_with_catalog, render_main)):
+            o = F.run_case(case, tmp_path / f"c{i}", command, main, tmp_path)
+            if command is F.catalog_validate:
+                assert o.code in (0, 1, 2) and "Traceback" not in o.stderr and not o.wrote_outside, (case.name, o.stderr[-500:])
+            else:
+                assert not F.problems(o), (case.name, F.problems(o))

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simedit.render.common.errors import SimEditError
+from simedit.render.common.fields import number
 from simedit.render.common.paths import BUILTIN_CATALOG
 from simedit.render.common.yaml_file import read_yaml
 
@@ -127,6 +128,17 @@ class Catalog:
         return list(dict.fromkeys(a.category for a in self.assets.values()))
 
 
+def _solid(verts: np.ndarray, path: Path, asset_id: str) -> np.ndarray:
+    """The vertices of a mesh that can stand on a table: finite, enough of them, not flat."""
+    if len(verts) < 4:
+        raise SimEditError(f"mesh has {len(verts)} vertices: nothing to render", file=str(path), field=asset_id)
+    if not np.isfinite(verts).all():
+        raise SimEditError("mesh has non-finite (nan or inf) vertices", file=str(path), field=asset_id)
+    if (np.ptp(verts, axis=0) <= 0).any():
+        raise SimEditError("mesh is flat (no extent along one axis): nothing can stand", file=str(path), field=asset_id)
+    return verts
+
+
 def compute_geometry(asset: Asset) -> AssetGeometry:
     """Bounds and centering come from the render mesh (what is seen); the hull for physics
     from the collision mesh, under the same transform."""
@@ -142,15 +154,20 @@ def compute_geometry(asset: Asset) -> AssetGeometry:
 
     linear = np.eye(4)
     linear[:3, :3] = Rotation.from_euler("xyz", asset.mesh_rotation_deg, degrees=True).as_matrix() * asset.mesh_scale
-    render_verts = trimesh.transform_points(vertices(asset.render_mesh), linear)
+    render_verts = trimesh.transform_points(_solid(vertices(asset.render_mesh), asset.render_mesh, asset.id), linear)
     lo, hi = render_verts.min(axis=0), render_verts.max(axis=0)
     transform = linear.copy()
     transform[:3, 3] = -(lo + hi) / 2.0
     if asset.collision_mesh == asset.render_mesh:
         collision = render_verts + transform[:3, 3]
     else:
-        collision = trimesh.transform_points(vertices(asset.collision_mesh), transform)
-    hull = trimesh.convex.convex_hull(collision).vertices
+        collision = trimesh.transform_points(_solid(vertices(asset.collision_mesh), asset.collision_mesh, asset.id),
+                                             transform)
+    try:
+        hull = trimesh.convex.convex_hull(collision).vertices
+    except Exception as exc:  # qhull on a degenerate point set
+        raise SimEditError(f"mesh has no volume to hold ({type(exc).__name__})", file=str(asset.collision_mesh),
+                           field=asset.id) from None
     return AssetGeometry(
         transform=transform, extents=hi - lo, hull=np.asarray(hull, float),
         vertices=render_verts + transform[:3, 3],
@@ -183,7 +200,7 @@ class NameRegistry:
 
 
 PYBULLET_PREFIX = "pybullet_data:"
-_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+SNAKE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class _AssetEntry(BaseModel):
@@ -195,8 +212,8 @@ class _AssetEntry(BaseModel):
     tags: list[str] = []
     render_mesh: str
     collision_mesh: str | None = None  # None: the render mesh
-    mesh_scale: float = Field(1.0, gt=0)
-    mesh_rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    mesh_scale: number(ge=1e-6, le=1e6) = 1.0  # finite: a NaN or 1e-300 scale has no geometry
+    mesh_rotation_deg: tuple[number(ge=-360, le=360), number(ge=-360, le=360), number(ge=-360, le=360)] = (0.0, 0.0, 0.0)
     colorable: bool = True
     color: str | None = None
     texture: str | None = None
@@ -206,11 +223,6 @@ class _AssetEntry(BaseModel):
     size_source: str | None = None  # how mesh_scale was chosen ("mesh units: meters", "category default ...")
     evidence: dict[str, Any] | None = None  # measured geometry behind the inferred tags and color
     proposed: dict[str, Any] | None = None  # the importer's last proposal: re-import keeps fields edited since
-
-    @field_validator("mesh_scale", mode="before")
-    @classmethod
-    def _int_ok(cls, v: Any) -> Any:
-        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v  # strict mode rejects 1
 
     @field_validator("mesh_rotation_deg", mode="before")
     @classmethod
@@ -223,7 +235,7 @@ class _AssetEntry(BaseModel):
     @field_validator("id", "category")
     @classmethod
     def _snake(cls, v: str) -> str:
-        if not _SNAKE.match(v):
+        if not SNAKE_ID.match(v):
             raise ValueError(f"{v!r} is not snake_case (lowercase letters, digits, underscores)")
         return v
 
@@ -245,7 +257,7 @@ class _AssetEntry(BaseModel):
 class _CatalogFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    colors: dict[str, tuple[float, float, float]] = Field(min_length=1)
+    colors: dict[str, tuple[number(ge=0, le=1), number(ge=0, le=1), number(ge=0, le=1)]] = Field(min_length=1)
     assets: list[_AssetEntry] = Field(min_length=1)
 
     @field_validator("colors", mode="before")
@@ -254,14 +266,6 @@ class _CatalogFile(BaseModel):
         if isinstance(v, dict):
             return {k: tuple(float(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in c)
                     if isinstance(c, list) else c for k, c in v.items()}
-        return v
-
-    @field_validator("colors")
-    @classmethod
-    def _rgb_range(cls, v: dict[str, tuple[float, float, float]]) -> dict[str, tuple[float, float, float]]:
-        for word, rgb in v.items():
-            if not all(0.0 <= c <= 1.0 for c in rgb):
-                raise ValueError(f"color {word!r}: linear RGB components must be in [0, 1]")
         return v
 
 

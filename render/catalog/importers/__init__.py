@@ -29,6 +29,7 @@ from simedit.render.catalog.importers.colour import color_words
 from simedit.render.catalog.importers.lexicon import lexicon
 from simedit.render.catalog.importers.merge import merge_entries
 from simedit.render.catalog.importers.naming import snake_id
+from simedit.render.catalog.model import SNAKE_ID
 from simedit.render.catalog.importers.unique import dedupe_names
 from simedit.render.catalog.importers.pool import Job, run_jobs
 from simedit.render.catalog.importers.proposal import Broken, Candidate
@@ -121,7 +122,10 @@ def _plan(candidates: list[Candidate], existing: list[dict[str, Any]], out: Path
     resumed: list[str] = []
     for i, c in enumerate(candidates):
         old = by_origin.get(c.origin)
-        key_id = old.get("id") if old and old.get("id") else snake_id(c.key)
+        kept = old.get("id") if old else None
+        # an id names a folder under the catalog's assets: one that is not snake_case (a hand
+        # edit like "../../x" or an absolute path) would write outside it, so it is not kept
+        key_id = kept if isinstance(kept, str) and SNAKE_ID.match(kept) else snake_id(c.key)
         while key_id in used_ids:  # two models with one name in different places
             key_id = f"{key_id}_2"
         used_ids.add(key_id)
