@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError
 
 from simedit.render.scene import Camera
 
@@ -97,3 +98,16 @@ def in_view(cam: Camera, points: np.ndarray, margin_px: float = 0.0) -> bool:
         and (px[:, 1] >= margin_px).all()
         and (px[:, 1] <= cam.height - margin_px).all()
     )
+
+
+def projected_area(cam: Camera, points: np.ndarray) -> float:
+    """Pixels covered by the convex hull of the projected points (0 if any is behind the
+    camera): an object's area in the image if nothing hid it, from its hull's vertices."""
+    px = project(cam, points)
+    if np.isnan(px).any() or len(px) < 3:
+        return 0.0
+    px = np.clip(px, [0, 0], [cam.width, cam.height])  # the part outside the frame is not seen
+    try:
+        return float(ConvexHull(px).volume)  # in 2D the hull's "volume" is its area
+    except QhullError:  # all on a line
+        return 0.0

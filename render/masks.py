@@ -12,6 +12,7 @@ from scipy.spatial import ConvexHull
 from simedit.render import camera as cam
 from simedit.render.catalog.model import Catalog
 from simedit.render.poses import world_hull
+from simedit.render.region import shadow_casts
 from simedit.render.scene import Scene, mask_value
 
 
@@ -40,14 +41,20 @@ def polygon_mask(points: np.ndarray, height: int, width: int) -> np.ndarray:
         hull = pts[ConvexHull(pts).vertices]
     except Exception:  # degenerate (collinear) outline: nothing to fill
         return out
-    rows, cols = np.mgrid[0:height, 0:width]
+    # only the hull's bounding box can be inside
+    c0, r0 = (max(0, int(np.floor(v))) for v in hull.min(axis=0))
+    c1, r1 = min(width, int(np.ceil(hull[:, 0].max())) + 1), min(height, int(np.ceil(hull[:, 1].max())) + 1)
+    if c1 <= c0 or r1 <= r0:
+        return out
+    rows, cols = np.mgrid[r0:r1, c0:c1]
     px, py = cols + 0.5, rows + 0.5
-    inside = np.ones_like(out)
+    inside = np.ones(px.shape, bool)
     n = len(hull)
     for i in range(n):  # counter-clockwise hull: inside is left of every edge
         (x0, y0), (x1, y1) = hull[i], hull[(i + 1) % n]
         inside &= (x1 - x0) * (py - y0) - (y1 - y0) * (px - x0) >= 0
-    return inside
+    out[r0:r1, c0:c1] = inside
+    return out
 
 
 def silhouette_bound(scene: Scene, uid: str, catalog: Catalog) -> np.ndarray:
@@ -56,16 +63,31 @@ def silhouette_bound(scene: Scene, uid: str, catalog: Catalog) -> np.ndarray:
     return polygon_mask(pts, scene.camera.height, scene.camera.width)
 
 
-def shadow_region(scene: Scene, uid: str, catalog: Catalog) -> np.ndarray:
-    """Where the object's sun shadows can fall: its hull pushed along each sun onto the floor."""
-    pts = world_hull(scene.get(uid), catalog)
+def unoccluded_share(scene: Scene, uid: str, catalog: Catalog) -> float:
+    """About how much of the object the camera sees past the objects in front of it (their
+    convex hulls, so a little less than the render will show): the planner's occlusion check."""
+    own = silhouette_bound(scene, uid, catalog)
+    if not own.any():
+        return 0.0
+    centers = np.array([o.position for o in scene.objects], float)
+    depths = dict(zip(scene.uids(), cam.depth(scene.camera, centers)))
+    hidden = np.zeros_like(own)
+    for o in scene.objects:
+        if o.uid != uid and depths[o.uid] < depths[uid]:
+            hidden |= silhouette_bound(scene, o.uid, catalog)
+    return float((own & ~hidden).sum() / own.sum())
+
+
+def shadow_region(scene: Scene, uid: str, catalog: Catalog, lights: list = ()) -> np.ndarray:
+    """Where the object and its shadows can fall: its hull pushed onto the floor along each sun
+    and each of `lights` (the world map's bright spots the renderer found), and the floor around
+    it out to its height (soft shadows from the sky). The same geometry as the region a target
+    is rendered in (`region.shadow_casts`)."""
     out = np.zeros((scene.camera.height, scene.camera.width), bool)
-    for light in scene.lights:
-        d = np.asarray(light.direction, float)
-        if d[2] >= -1e-3:
-            continue
-        floor_pts = pts - d[None, :] * (pts[:, 2:3] / d[2])
-        out |= polygon_mask(cam.project(scene.camera, np.vstack([pts, floor_pts])), *out.shape)
+    for pts in shadow_casts(scene.get(uid), scene, catalog, list(lights)):
+        px = cam.project(scene.camera, pts)
+        if not np.isnan(px).any():
+            out |= polygon_mask(px, *out.shape)
     return out
 
 

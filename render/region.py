@@ -69,24 +69,27 @@ def changed_objects(source: Scene, target: Scene) -> list[tuple[Scene, SceneObje
 MIN_LIGHT_ELEVATION = math.radians(2)  # below this a light's shadow runs out of any frame
 
 
-def _points(obj: SceneObject, scene: Scene, catalog: Catalog, extra: list) -> np.ndarray:
-    """World points whose projections bound what the object can change in the image."""
+def shadow_casts(obj: SceneObject, scene: Scene, catalog: Catalog, extra: list = ()) -> list[np.ndarray]:
+    """World point sets whose projected convex hulls together cover what the object can change in
+    the image: the object with its shadow along each light (a set per light), and the soft-shadow
+    skirt. `extra`: directions of the world map's bright spots, beyond the scene's suns. The
+    verifier's shadow regions (`masks.shadow_region`) are drawn from the same sets."""
     hull = world_hull(obj, catalog)
-    pts = [hull]
+    sets = [hull]
     for d in [np.asarray(light.direction, float) for light in scene.lights] + [np.asarray(e, float) for e in extra]:
         d = d / np.linalg.norm(d)
         if d[2] < -math.sin(MIN_LIGHT_ELEVATION):
-            pts.append(hull - d[None, :] * (hull[:, 2:3] / d[2]))  # its shadow on the floor
+            sets.append(np.vstack([hull, hull - d[None, :] * (hull[:, 2:3] / d[2])]))  # its shadow on the floor
         elif d[2] < 0:  # a grazing light: a shadow longer than any frame
-            pts.append(hull + np.array([d[0], d[1], 0.0]) * 1e3)
+            sets.append(np.vstack([hull, hull + np.array([d[0], d[1], 0.0]) * 1e3]))
     top = float(hull[:, 2].max())
     center = np.asarray(obj.position[:2], float)
     radius = float(np.max(np.linalg.norm(hull[:, :2] - center, axis=1))) + max(top, 0.0)
     angles = np.linspace(0, 2 * math.pi, SKIRT_DIRECTIONS, endpoint=False)
     skirt = np.stack([center[0] + radius * np.cos(angles), center[1] + radius * np.sin(angles),
                       np.zeros_like(angles)], axis=1)  # soft shadows from the environment
-    pts.append(skirt)
-    return np.vstack(pts)
+    sets.append(skirt)
+    return sets
 
 
 def edit_region(source: Scene, target: Scene, catalog: Catalog,
@@ -100,7 +103,8 @@ def edit_region(source: Scene, target: Scene, catalog: Catalog,
     if not changed or source.camera != target.camera or source.lights != target.lights \
             or source.world != target.world or source.floor != target.floor:
         return None
-    px = np.vstack([cam.project(camera, _points(obj, scene, catalog, list(lights))) for scene, obj in changed])
+    px = np.vstack([cam.project(camera, np.vstack(shadow_casts(obj, scene, catalog, list(lights))))
+                    for scene, obj in changed])
     if np.isnan(px).any():
         return None
     margin = MARGIN_SHARE * max(w, h)

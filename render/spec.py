@@ -64,7 +64,11 @@ class PlacementSpec(Strict):
 
 class CameraSpec(Strict):
     look_at: tuple[number(ge=-10, le=10), number(ge=-10, le=10), number(ge=-10, le=10)] = (0.0, 0.0, 0.05)
-    distance: span(number(ge=0.2, le=50)) = (1.1, 1.3)  # m from look_at
+    # with `fill`: the camera aims at the objects' centre (at look_at's height) and stands as
+    # close as lets their bounding box span `fill` of the frame, within `distance`;
+    # fill null: the camera stands at a distance sampled from `distance` and aims at look_at
+    fill: span(number(ge=0.1, le=1)) | None = (0.65, 0.85)
+    distance: span(number(ge=0.2, le=50)) = (0.45, 1.6)  # m from the point aimed at
     elevation_deg: span(number(ge=5, le=90)) = (35.0, 50.0)  # above the floor plane (below 5: a grazing view)
     azimuth_deg: span(number(ge=-360, le=360)) = (-15.0, 15.0)  # 0: the camera stands on -Y looking toward +Y
     fov_deg: span(number(ge=10, le=120)) = 50.0  # horizontal
@@ -104,8 +108,11 @@ class VerifySpec(Strict):
     min_unchanged_fraction: number(ge=0, le=1) = 0.98
     dilate_px: integer(ge=0, le=64) = 3  # grow edited masks before comparing
     shadow_px: integer(ge=0, le=64) = 6  # extra dilation toward where shadows fall
-    min_visible_px: integer(ge=1, le=1_000_000) = 40  # at 256x256; scaled with the image area
+    min_visible_px: integer(ge=1, le=1_000_000) = 330  # at 256x256 (0.5% of the frame); scaled with the image area
     min_visible_fraction: number(ge=0, le=1) = 0.5  # of its unoccluded area
+    # median CIE Lab distance of an edited or referenced object's pixels to its surroundings'
+    # mean colour (render/visibility.py); under it the object blends into the floor
+    min_contrast: number(ge=0, le=200) = 10.0  # about a clear difference (2.3 is just noticeable)
 
 
 # ---- edit kinds -------------------------------------------------------------------------

@@ -5,9 +5,11 @@ Three checks, every pair (thresholds in the spec's `verify:` section):
    `dilate_px`) and outside their sun shadows (the hull projected onto the floor along the
    sun, dilated by `shadow_px`), at least `min_unchanged_fraction` of the pixels differ by at
    most `pixel_tolerance` (0..1, max over RGB).
-2. Visibility: every edited or referenced object covers at least `min_visible_px` pixels and
-   `min_visible_fraction` of its projected silhouette bound in each image where it exists (not
-   hidden behind another object); removed objects are absent from the target.
+2. Visibility: every edited or referenced object covers at least `min_visible_px` pixels (at
+   256x256, 0.5% of the frame by default; scaled with the image area) and `min_visible_fraction`
+   of its projected silhouette bound in each image where it exists (not hidden behind another
+   object), and stands out from its surroundings by at least `min_contrast`
+   (`visibility.contrast`, CIE Lab); removed objects are absent from the target.
 3. Something visibly changed: inside the edited objects' masks (source and target), at least
    MIN_CHANGED_SHARE of the pixels and MIN_CHANGED_PX (at 256x256, scaled) differ by more than
    `pixel_tolerance`; a pixel-identical pair is never accepted.
@@ -26,6 +28,7 @@ from simedit.render.masks import object_mask, shadow_region, silhouette_bound
 from simedit.render.plan.edits import kind_of
 from simedit.render.plan.edits.base import EditContext
 from simedit.render.scene import Edit, Scene
+from simedit.render.visibility import contrast
 
 MIN_CHANGED_SHARE = 0.05  # of the edited objects' pixels (source and target together)
 MIN_CHANGED_PX = 20  # at 256x256, scaled with the image area
@@ -53,7 +56,7 @@ def verify_pair(edit: Edit, source: Scene, target: Scene, src: Any, tgt: Any, ct
         changed |= object_mask(src.mask, uid) | object_mask(tgt.mask, uid)
         for scene in (source, target):
             if uid in scene.uids():
-                shadows |= shadow_region(scene, uid, catalog)
+                shadows |= shadow_region(scene, uid, catalog, getattr(src, "shadow_lights", ()))
     region = ndimage.binary_dilation(changed, iterations=spec.dilate_px) if spec.dilate_px else changed
     if spec.shadow_px:
         region |= ndimage.binary_dilation(shadows, iterations=spec.shadow_px)
@@ -75,11 +78,18 @@ def verify_pair(edit: Edit, source: Scene, target: Scene, src: Any, tgt: Any, ct
                 if object_mask(out.mask, uid).any():
                     return Verdict(False, "removed_still_visible", uid, figures)
                 continue
-            area = int(object_mask(out.mask, uid).sum())
+            m = object_mask(out.mask, uid)
+            area = int(m.sum())
             bound = int(silhouette_bound(scene, uid, catalog).sum())
             figures[f"{which}_{uid}_px"] = area
-            if area < min_px or area < spec.min_visible_fraction * bound:
+            if area < spec.min_visible_fraction * bound:
                 return Verdict(False, "occluded", f"{uid} shows {area} px of about {bound} in the {which}", figures)
+            if area < min_px:
+                return Verdict(False, "too_small", f"{uid} covers {area} px in the {which}, under {min_px:.0f}", figures)
+            figures[f"{which}_{uid}_contrast"] = round(contrast(out.rgb, m), 1)
+            if figures[f"{which}_{uid}_contrast"] < spec.min_contrast:
+                return Verdict(False, "low_contrast", f"{uid} stands out by {figures[f'{which}_{uid}_contrast']} "
+                               f"(CIE Lab) in the {which}, under {spec.min_contrast}", figures)
 
     # 3. a visible change
     changed_px = int((changed & (diff > spec.pixel_tolerance)).sum())

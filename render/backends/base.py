@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,9 @@ class RenderOutput:
     depth: np.ndarray | None = None  # (H, W) float32 meters along the view axis; inf = sky
     engine_seconds: float = 0.0  # wall time inside the engine's render call
     region: list[int] | None = None  # a target rendered only in [x0, y0, x1, y1) (the rest is the source's)
+    # directions the world map's bright spots shine along (a window, a low sun), beyond the
+    # scene's sun lamps: the verifier expects shadows along them too
+    shadow_lights: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 class Renderer(ABC):

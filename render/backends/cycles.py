@@ -99,7 +99,9 @@ class CyclesRenderer(Renderer):
     # ---- public API ----------------------------------------------------------------
     def render(self, scene: Scene, seed: int | None = None) -> RenderOutput:
         self.sync(scene)
-        return self._render(self.settings.seed if seed is None else seed, scene.camera)
+        out = self._render(self.settings.seed if seed is None else seed, scene.camera)
+        out.shadow_lights = self._environment_lights(scene.world)
+        return out
 
     def render_pair(self, source: Scene, target: Scene, seed: int | None = None) -> tuple[RenderOutput, RenderOutput]:
         """The source in full; the target only where the edit can show (`region.py`), composited
@@ -116,7 +118,8 @@ class CyclesRenderer(Renderer):
         crop = self._render(seed, target.camera, region)
         tgt = RenderOutput(rgb=src.rgb.copy(), mask=src.mask.copy(),
                            depth=None if src.depth is None else src.depth.copy(),
-                           engine_seconds=crop.engine_seconds, region=region.as_list())
+                           engine_seconds=crop.engine_seconds, region=region.as_list(),
+                           shadow_lights=src.shadow_lights)
         box = (slice(region.y0, region.y1), slice(region.x0, region.x1))
         tgt.rgb[box], tgt.mask[box] = crop.rgb, crop.mask
         if tgt.depth is not None:

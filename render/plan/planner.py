@@ -19,7 +19,7 @@ from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.plan import language
 from simedit.render.plan.edits import KINDS
-from simedit.render.plan.edits.base import EditContext
+from simedit.render.plan.edits.base import EditContext, visible_enough
 from simedit.render.plan.physics import Simulator
 from simedit.render.plan.sampling import sample_scene
 from simedit.render.poses import world_hull
@@ -96,12 +96,18 @@ class Planner:
         subtype = names[choose(rng, [weights[n] for n in names])]
 
         intent = kind.intent(subtype, ctx, rng)
-        draft, required = sample_scene(self.spec, self.catalog, self.pool, self.colors, rng, intent.requests)
+        draft, required = sample_scene(self.spec, self.catalog, self.pool, self.colors, rng, intent.requests,
+                                       intent.colors)
         arranged = kind.arrange_source(subtype, intent, draft, required, ctx, rng)
         source = self._settled(arranged.scene, None, "source", arranged.contacts)
         change = kind.apply(subtype, intent, source, ctx, rng)
         target = self._settled(change.target, change.movable, "target", change.contacts)
         kind.check_plan(change.edit, source, target, ctx)
+        # large enough and in sight before anything is rendered (the verifier checks the masks)
+        for uid in [*change.edit.objects, *change.edit.references]:
+            for scene in (source, target):
+                if uid in scene.uids() and not visible_enough(scene, uid, ctx):
+                    raise Reject("hidden_or_small", f"{uid} in the {'source' if scene is source else 'target'}")
         text = language.instruction(change.edit, source, target, rng)
         return PlannedSample(index, self.spec.seed, attempt, source, target, change.edit, text, ctx)
 

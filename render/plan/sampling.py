@@ -17,6 +17,7 @@ from simedit.render.common.errors import Reject
 from simedit.render.poses import footprint_radius, resting_height, world_hull, yaw_quat
 from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World
 from simedit.render.spec import Spec, bounds
+from simedit.render.visibility import clear_of_floor, stands_out
 
 
 @dataclass(frozen=True)
@@ -40,18 +41,60 @@ def integer(rng: np.random.Generator, r: int | tuple[int, int]) -> int:
 def sample_camera(spec: Spec, rng: np.random.Generator) -> Camera:
     c = spec.camera
     dist = uniform(rng, c.distance)
+    if c.fill is not None:  # place objects seen from afar; frame_camera then moves in
+        dist = bounds(c.distance)[1]
     elev = math.radians(uniform(rng, c.elevation_deg))
     azim = math.radians(uniform(rng, c.azimuth_deg))
     fov = math.radians(uniform(rng, c.fov_deg))
     look = np.asarray(c.look_at, float)
-    offset = dist * np.array([math.sin(azim) * math.cos(elev), -math.cos(azim) * math.cos(elev), math.sin(elev)])
+    return _camera_at(look, _view_direction(elev, azim), dist, fov, spec)
+
+
+def _view_direction(elev: float, azim: float) -> np.ndarray:
+    """Unit vector from the point aimed at toward the camera."""
+    return np.array([math.sin(azim) * math.cos(elev), -math.cos(azim) * math.cos(elev), math.sin(elev)])
+
+
+def _camera_at(look: np.ndarray, toward_camera: np.ndarray, dist: float, fov: float, spec: Spec) -> Camera:
     return Camera(
-        position=tuple(float(v) for v in look + offset),
+        position=tuple(float(v) for v in look + dist * toward_camera),
         look_at=tuple(float(v) for v in look),
         fov=fov,
         width=spec.render.width,
         height=spec.render.height,
     )
+
+
+FRAME_STEPS = 24  # bisection steps for the framing distance (the interval shrinks 2^24-fold)
+
+
+def frame_camera(camera: Camera, objects: list[SceneObject], catalog: Catalog, spec: Spec,
+                 rng: np.random.Generator) -> Camera:
+    """The camera moved along its viewing direction, aimed at the objects' centre, to the
+    nearest distance (within `camera.distance`) at which their bounding box spans at most the
+    sampled `camera.fill` of the frame. Small objects then cover enough pixels to see an edit."""
+    if spec.camera.fill is None or not objects:
+        return camera
+    fill = uniform(rng, spec.camera.fill)
+    hulls = np.vstack([world_hull(o, catalog) for o in objects])
+    lo, hi = hulls.min(axis=0), hulls.max(axis=0)
+    look = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, spec.camera.look_at[2]])
+    toward = np.asarray(camera.position, float) - np.asarray(camera.look_at, float)
+    toward /= np.linalg.norm(toward)
+    margin = max((1.0 - fill) / 2 * min(camera.width, camera.height), spec.placement.margin_px)
+    near, far = bounds(spec.camera.distance)
+
+    def fits_at(d: float) -> bool:
+        return cam.in_view(_camera_at(look, toward, d, camera.fov, spec), hulls, margin)
+
+    if fits_at(near):
+        return _camera_at(look, toward, near, camera.fov, spec)
+    if not fits_at(far):
+        return camera  # even the farthest allowed distance is too close: keep the sampled camera
+    for _ in range(FRAME_STEPS):  # the nearest distance that fits, with `near` too close
+        mid = (near + far) / 2
+        near, far = (near, mid) if fits_at(mid) else (mid, far)
+    return _camera_at(look, toward, far, camera.fov, spec)
 
 
 def sample_lighting(spec: Spec, rng: np.random.Generator) -> tuple[list[Light], World]:
@@ -71,8 +114,11 @@ def sample_lighting(spec: Spec, rng: np.random.Generator) -> tuple[list[Light], 
     return lights, world
 
 
-def sample_floor(spec: Spec, catalog: Catalog, rng: np.random.Generator) -> Floor:
-    color = spec.floor.colors[int(rng.integers(len(spec.floor.colors)))]
+def sample_floor(spec: Spec, catalog: Catalog, rng: np.random.Generator, avoid: list[str] = ()) -> Floor:
+    """A floor colour, not one that clashes with the colours in `avoid` (the edit's objects)."""
+    choices = [c for c in spec.floor.colors
+               if all(stands_out(catalog.palette[w], catalog.palette[c]) for w in avoid)] or list(spec.floor.colors)
+    color = choices[int(rng.integers(len(choices)))]
     return Floor(color=color, rgb=tuple(catalog.palette[color]), size=spec.floor.size)
 
 
@@ -97,9 +143,11 @@ def make_object(
     )
 
 
-def fits(obj: SceneObject, others: list[SceneObject], catalog: Catalog, spec: Spec, camera: Camera) -> bool:
-    """Inside the placement area, clear of every other footprint, and fully in the frame."""
-    (x0, x1), (y0, y1) = spec.placement.area
+def fits(obj: SceneObject, others: list[SceneObject], catalog: Catalog, spec: Spec, camera: Camera,
+         in_area: bool = True) -> bool:
+    """Inside the placement area (unless `in_area` is False: an edit may move an object
+    anywhere on the floor the camera sees), clear of every other footprint, and fully in the frame."""
+    (x0, x1), (y0, y1) = spec.placement.area if in_area else ((-spec.floor.size / 2, spec.floor.size / 2),) * 2
     x, y, _ = obj.position
     if not (x0 <= x <= x1 and y0 <= y <= y1):
         return False
@@ -131,13 +179,15 @@ def next_uid(objects: list[SceneObject]) -> str:
 
 def sample_scene(
     spec: Spec, catalog: Catalog, pool: list[Asset], colors: list[str], rng: np.random.Generator,
-    required: list[ObjectRequest] = (),
+    required: list[ObjectRequest] = (), avoid: list[str] = (),
 ) -> tuple[Scene, list[str]]:
     """A source scene (not yet settled) holding the required objects plus random ones from the
-    pool, and the uids given to the required objects, in request order."""
+    pool, and the uids given to the required objects, in request order. The floor's colour
+    stands out from the required objects' colours and from `avoid` (colours the edit brings in)."""
     camera = sample_camera(spec, rng)
     lights, world = sample_lighting(spec, rng)
-    floor = sample_floor(spec, catalog, rng)
+    floor = sample_floor(spec, catalog, rng, [r.color for r in required if r.color] + list(avoid))
+    colors = clear_of_floor(colors, catalog.palette, floor.rgb)
     count = max(integer(rng, spec.objects.count), len(required))
     picks = [(catalog.get(r.asset_id), r.color) for r in required]
     picks += [(pool[int(rng.integers(len(pool)))], None) for _ in range(count - len(picks))]
@@ -149,5 +199,6 @@ def sample_scene(
         obj = make_object(f"o{k}", asset, color, catalog, colors, uniform(rng, spec.objects.scale), rng)
         objects.append(place(obj, objects, catalog, spec, camera, rng))
         uid_of_pick[int(i)] = obj.uid
+    camera = frame_camera(camera, objects, catalog, spec, rng)
     scene = Scene(objects=objects, camera=camera, lights=lights, world=world, floor=floor)
     return scene, [uid_of_pick[i] for i in range(len(required))]

@@ -1,8 +1,8 @@
 """`render stats DIR`: what a run holds, as a Markdown report with PNG plots.
 
 Pairs per kind and subtype; objects and categories used; the edited objects' size (share of the
-frame) and contrast (CIE Lab distance between the object's mean colour and the ring of pixels
-around it); instruction length and template variety; rejects by reason and the acceptance rate;
+frame) and contrast (`visibility.contrast`: the median Lab distance of its pixels to the ring of
+pixels around it); instruction length and template variety; rejects by reason and the acceptance rate;
 seconds per pair (from the run record's sessions); the contact sheet linked.
 """
 from __future__ import annotations
@@ -13,19 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms
-from scipy import ndimage
+from PIL import Image
 
 from simedit.render.common.atomic import atomic_write, make_dir
 from simedit.render.common.errors import SimEditError
 from simedit.render.rundir.contract import RunDir
+from simedit.render.visibility import contrast
 
 NUMBERS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b")
-RING_PX = 4  # the surroundings an object is contrasted with: this many pixels around its mask
-
-_SRGB_TO_LAB = ImageCms.buildTransformFromOpenProfiles(
-    ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB")
-
 
 def template_of(instruction: str, names: list[str], colors: list[str]) -> str:
     """The instruction with object names, colour words and number words as placeholders."""
@@ -36,22 +31,6 @@ def template_of(instruction: str, names: list[str], colors: list[str]) -> str:
     if colors:
         text = re.sub(r"\b(" + "|".join(map(re.escape, colors)) + r")\b", "<color>", text)
     return text
-
-
-def lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB uint8 pixels (N, 3) -> CIE Lab (L in 0..100, a/b centred on 0)."""
-    img = Image.fromarray(np.asarray(rgb, np.uint8).reshape(1, -1, 3), "RGB")
-    out = np.asarray(ImageCms.applyTransform(img, _SRGB_TO_LAB), float).reshape(-1, 3)
-    return np.stack([out[:, 0] * 100 / 255, out[:, 1] - 128, out[:, 2] - 128], axis=1)
-
-
-def contrast(rgb: np.ndarray, mask: np.ndarray) -> float:
-    """Lab distance between an object's mean colour and its surroundings' (a ring around it)."""
-    ring = ndimage.binary_dilation(mask, iterations=RING_PX) & ~mask
-    if not mask.any() or not ring.any():
-        return 0.0
-    inside, around = lab(rgb[mask]).mean(axis=0), lab(rgb[ring]).mean(axis=0)
-    return float(np.linalg.norm(inside - around))
 
 
 @dataclass

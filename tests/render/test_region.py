@@ -54,8 +54,8 @@ def test_a_grazing_light_or_another_camera_means_a_full_render(catalog):
 def test_region_target_equals_a_full_render_inside_and_keeps_masks_exact(catalog):
     pairs = samples("count", catalog, 3) + samples("attribute", catalog, 3)
     regions = 0
-    with RenderWorker(catalog, RenderSettings(samples=8, region=False, depth=True)) as full, \
-            RenderWorker(catalog, RenderSettings(samples=8, region=True, depth=True)) as part:
+    with RenderWorker(catalog, RenderSettings(samples=16, region=False, depth=True)) as full, \
+            RenderWorker(catalog, RenderSettings(samples=16, region=True, depth=True)) as part:
         for s in pairs:
             src_a, a = full.render_pair(s.source, s.target, 3)
             src_b, b = part.render_pair(s.source, s.target, 3)
@@ -71,5 +71,7 @@ def test_region_target_equals_a_full_render_inside_and_keeps_masks_exact(catalog
             outside[y0:y1, x0:x1] = False
             assert np.array_equal(b.rgb[outside], src_b.rgb[outside])  # the source's pixels
             d = np.abs(a.rgb.astype(int) - b.rgb.astype(int)).max(axis=2)[outside]
-            assert (d > 15).mean() < 0.005, "more than noise differs outside the region"
+            # bounce light off the edited objects that the region leaves out: it may use at most
+            # half of what the verifier tolerates (2% of the untouched pixels over 15/255)
+            assert (d > 15).mean() < 0.01, "more than noise differs outside the region"
     assert regions >= 3

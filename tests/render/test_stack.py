@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from simedit.render.catalog.model import load_catalog
+from simedit.render.common.errors import Reject
 from simedit.render.plan.edits import KINDS, _registry, invert
 from simedit.render.plan.edits.base import EditContext
 from simedit.render.plan.edits.stack import StackKind, can_hold, on_floor, on_top
@@ -95,11 +96,18 @@ def test_words_name_both_objects_and_are_deterministic(stack_plans, planner):
 
 
 def test_inverse_swaps_put_on_and_take_off(stack_plans):
+    worded = 0
     for p in stack_plans[:10]:
         inv = invert(p.edit, p.source, p.target)
         assert inv.subtype == {"put_on": "take_off", "take_off": "put_on"}[p.edit.subtype]
         assert inv.objects == p.edit.objects and inv.references == p.edit.references
-        assert p.source.get(p.edit.objects[0]).name in instruction(inv, p.target, p.source, np.random.default_rng(0))
+        try:  # two look-alikes overlapping in the target cannot be told apart: export skips those
+            text = instruction(inv, p.target, p.source, np.random.default_rng(0))
+        except Reject:
+            continue
+        worded += 1
+        assert p.source.get(p.edit.objects[0]).name in text
+    assert worded >= 8
 
 
 @dataclass

@@ -39,7 +39,7 @@ def test_inference_agrees_with_every_builtin_tag(builtin_results) -> None:
     # support included: the YAML says it exactly where inference does
     supports = {i for i, r in results.items() if "support" in r.tags}
     assert supports == {a.id for a in catalog.select(tags=["support"])}
-    assert supports == {"soup_can", "jar", "cardboard_box", "cereal_box", "book", "toy_cube"}
+    assert supports == {"soup_can", "jar", "cardboard_box", "cereal_box", "book", "toy_cube", "wooden_block"}
     assert set(TAG_RULES) == {"can-fall", "round", "invariant", "support"}
 
 
@@ -70,7 +70,7 @@ def test_pybullet_data_objects(builtin_results) -> None:
     assert results["tea_mug"].tags == ["can-fall"]  # objects/mug.obj: 10 cm tall, 8 cm body; handle -> not round
     assert results["rubber_duck"].tags == ["can-fall"]  # duck.obj: taller (7.7) than narrow (5.8)
     assert results["toy_ring"].tags == ["round"]  # torus: round, flat
-    assert results["wooden_block"].tags == []  # jenga.obj as a cube: 4-fold, not round
+    assert results["wooden_block"].tags == ["support"]  # jenga.obj as a 5 cm cube: 4-fold, not round, a flat top
     assert results["toy_brick"].tags == []  # lego: 4-fold symmetric, lower than wide
     assert results["domino"].tags == ["can-fall"]  # standing on its short end
     # evidence says why

@@ -11,11 +11,12 @@ from simedit.render.common.colorspace import linear_to_srgb
 from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import object_mask, visible_change
 from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, eligible_objects,
-                                            need_objects, param, pick, request_one)
+                                            need_objects, param, pick, request_one, visible_enough)
 from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import fits, uniform
 from simedit.render.poses import resting_height
 from simedit.render.scene import Edit, Scene, SceneObject
+from simedit.render.visibility import clear_of_floor
 
 MIN_AREA_CHANGE = 1.15  # a size edit must change the mask area by at least this factor
 
@@ -33,6 +34,9 @@ def _siblings(asset: Asset, ctx: EditContext) -> list[Asset]:
 
 def _target_colors(ctx: EditContext) -> list[str]:
     return list(ctx.edit_spec.subtypes.color.colors) or ctx.colors
+
+
+EDIT_TRIES = 8  # candidate changes drawn before the attempt is rejected
 
 
 class AttributeKind(EditKind):
@@ -58,10 +62,20 @@ class AttributeKind(EditKind):
         return request_one(self, subtype, ctx, rng)
 
     def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+        """Draw candidate changes (object, direction, new shape or colour) until one fits on the
+        floor, stays in view and stays large enough to see, before the attempt is given up."""
         uids = eligible_objects(self, subtype, source, ctx)
         if not uids:
             raise Reject("no_eligible_object", subtype)
-        uid = pick(rng, uids)
+        reason = Reject("edit_blocked")
+        for _ in range(EDIT_TRIES):
+            try:
+                return self._candidate(subtype, pick(rng, uids), source, ctx, rng)
+            except Reject as r:
+                reason = r
+        raise reason
+
+    def _candidate(self, subtype: str, uid: str, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
         target = source.copy()
         obj = target.get(uid)
         cat = ctx.catalog
@@ -96,7 +110,7 @@ class AttributeKind(EditKind):
                           new_name=obj.name if new.colorable else new.name,
                           from_name=before_name if old.colorable else old.name)
         else:
-            choices = [c for c in _target_colors(ctx) if c != obj.color]
+            choices = [c for c in clear_of_floor(_target_colors(ctx), cat.palette, source.floor.rgb) if c != obj.color]
             if not choices:
                 raise Reject("no_other_color", obj.color or "")
             params.update(from_color=obj.color, to_color=pick(rng, choices))
@@ -110,6 +124,8 @@ class AttributeKind(EditKind):
             others = [o for o in target.objects if o.uid != uid]
             if not fits(obj, others, cat, ctx.spec, target.camera):
                 raise Reject("edit_blocked", f"{uid} {subtype} collides or leaves the view")
+            if not visible_enough(target, uid, ctx):
+                raise Reject("too_small", f"{uid} after the {subtype} edit")
         edit = Edit(kind=self.name, subtype=subtype, objects=[uid], params=params)
         return Change(edit=edit, target=target, movable=movable)
 

@@ -17,10 +17,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from simedit.render import camera as cam
 from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.common.errors import SimEditError
+from simedit.render.masks import unoccluded_share
 from simedit.render.plan.sampling import ObjectRequest
-from simedit.render.scene import Edit, Scene
+from simedit.render.poses import world_hull
+from simedit.render.scene import Camera, Edit, Scene, SceneObject
 from simedit.render.spec import EditSpecBase, Spec, subtype_weights
 
 
@@ -46,6 +49,7 @@ class Intent:
 
     requests: list[ObjectRequest] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    colors: list[str] = field(default_factory=list)  # solid colours the edit brings in (the floor avoids them)
 
 
 @dataclass
@@ -167,7 +171,24 @@ def request_one(kind: EditKind, subtype: str, ctx: EditContext, rng: np.random.G
 
 
 def eligible_objects(kind: EditKind, subtype: str, scene: Scene, ctx: EditContext) -> list[str]:
-    return [o.uid for o in scene.objects if kind.eligible(subtype, ctx.catalog.get(o.asset_id), ctx)]
+    """Objects that can take the edit and are large enough in the image to show it."""
+    return [o.uid for o in scene.objects
+            if kind.eligible(subtype, ctx.catalog.get(o.asset_id), ctx) and visible_enough(scene, o.uid, ctx)]
+
+
+def visible_enough(scene: Scene, uid: str, ctx: EditContext) -> bool:
+    """Large enough in the image, and not mostly hidden behind the objects in front of it (the
+    verifier's `min_visible_fraction`, judged on the objects' hulls before anything is rendered)."""
+    return large_enough(scene.get(uid), scene.camera, ctx) and \
+        unoccluded_share(scene, uid, ctx.catalog) >= ctx.spec.verify.min_visible_fraction
+
+
+def large_enough(obj: SceneObject, camera: Camera, ctx: EditContext) -> bool:
+    """The object's unoccluded area in the image reaches the spec's visibility floor
+    (`verify.min_visible_px`, stated at 256x256 and scaled with the image area), which the
+    verifier checks again on the rendered masks."""
+    floor = ctx.spec.verify.min_visible_px * camera.width * camera.height / 256**2
+    return cam.projected_area(camera, world_hull(obj, ctx.catalog)) >= floor
 
 
 def need_objects(edit: Edit, n_objects: int, n_refs: int = 0) -> None:

@@ -14,12 +14,14 @@ import numpy as np
 from simedit.render.catalog.model import Asset
 from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import object_mask
-from simedit.render.plan.edits.base import Change, EditContext, EditKind, Intent, count_named, pick
+from simedit.render.plan.edits.base import (Change, EditContext, EditKind, Intent, count_named, pick,
+                                            visible_enough)
 from simedit.render.plan.referring import group_name
 from simedit.render.plan.sampling import ObjectRequest, integer, make_object, next_uid, place, uniform
 from simedit.render.scene import Edit, Scene
 from simedit.render.spec import EditSpecBase, bounds
 
+PLACE_TRIES = 6  # floor spots tried for each added object to be large enough in the image
 MIN_COUNTED_PX = 10  # an instance counts as visible in a mask with at least this many pixels
 
 
@@ -58,15 +60,16 @@ class CountKind(EditKind):
             return Intent([ObjectRequest(asset.id, color) for _ in range(copies)], {"n": n})
         # add: half the time the added object is already in the scene ("add another red mug")
         existing = [ObjectRequest(asset.id, color)] if rng.random() < 0.5 else []
-        return Intent(existing, {"n": n, "asset_id": asset.id, "color": color})
+        return Intent(existing, {"n": n, "asset_id": asset.id, "color": color}, colors=[color] if color else [])
 
     def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
         n = intent.params["n"]
         target = source.copy()
         if subtype == "remove":
-            groups: dict[str, list[str]] = {}
+            groups: dict[str, list[str]] = {}  # the objects of each name that show well enough to remove
             for o in source.objects:
-                groups.setdefault(o.name, []).append(o.uid)
+                if visible_enough(source, o.uid, ctx):
+                    groups.setdefault(o.name, []).append(o.uid)
             names = sorted(name for name, uids in groups.items() if len(uids) >= n)
             if not names:
                 raise Reject("too_few_objects", f"no {n} objects share a name")
@@ -74,7 +77,7 @@ class CountKind(EditKind):
             gone = sorted(rng.choice(groups[name], size=n, replace=False).tolist(), key=lambda u: int(u[1:]))
             target.objects = [o for o in target.objects if o.uid not in gone]
             edit = Edit(kind=self.name, subtype=subtype, objects=gone,
-                        params={"n": n, "name": name, "remaining": len(groups[name]) - n})
+                        params={"n": n, "name": name, "remaining": count_named(source, name) - n})
             return Change(edit=edit, target=target, movable=[])
 
         asset = ctx.catalog.get(intent.params["asset_id"])
@@ -82,7 +85,13 @@ class CountKind(EditKind):
         for _ in range(n):
             obj = make_object(next_uid(target.objects), asset, intent.params["color"], ctx.catalog, ctx.colors,
                               uniform(rng, ctx.spec.objects.scale), rng)
-            target.objects.append(place(obj, target.objects, ctx.catalog, ctx.spec, target.camera, rng))
+            for _ in range(PLACE_TRIES):  # a spot where it shows: not behind others, not too far
+                target.objects.append(place(obj, target.objects, ctx.catalog, ctx.spec, target.camera, rng))
+                if visible_enough(target, obj.uid, ctx):
+                    break
+                target.objects.pop()
+            else:
+                raise Reject("hidden_or_small", f"no spot where an added {obj.name} shows")
             added.append(obj.uid)
         name = target.get(added[0]).name
         edit = Edit(kind=self.name, subtype=subtype, objects=added,

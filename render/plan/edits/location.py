@@ -17,7 +17,7 @@ from simedit.render.catalog.model import Asset
 from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import bottom_row, centroid, object_mask
 from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, need_objects, param,
-                                            pick)
+                                            pick, visible_enough)
 from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import ObjectRequest, fits, uniform
 from simedit.render.poses import footprint_radius
@@ -85,7 +85,7 @@ def _require_fit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> N
     """Each moved object must fit among all others (moved ones included) at its new place."""
     for obj in moved:
         others = [o for o in target.objects if o.uid != obj.uid]
-        if not fits(obj, others, ctx.catalog, ctx.spec, target.camera):
+        if not fits(obj, others, ctx.catalog, ctx.spec, target.camera, in_area=False):
             raise Reject("move_blocked", f"{obj.uid} collides or leaves the view")
 
 
@@ -119,8 +119,10 @@ class LocationKind(EditKind):
 
     def _candidate(self, subtype: str, n: int, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
         sub = getattr(ctx.edit_spec.subtypes, subtype)
-        order = rng.permutation(len(source.objects))[:n]
-        uids = [source.objects[int(i)].uid for i in order]
+        seen = [o.uid for o in source.objects if visible_enough(source, o.uid, ctx)]
+        if len(seen) < n:
+            raise Reject("too_small", f"fewer than {n} objects large enough in the image")
+        uids = [seen[int(i)] for i in rng.permutation(len(seen))[:n]]
         target = source.copy()
         dirs = cam.ground_directions(source.camera)
         margin = margin_px(ctx, source)
@@ -160,6 +162,8 @@ class LocationKind(EditKind):
             moved = [a, b]
 
         _require_fit([target.get(u) for u in moved], target, ctx)
+        if not all(visible_enough(target, u, ctx) for u in [*moved, *references]):
+            raise Reject("hidden_or_small", "a moved or reference object would be hidden or too small")
         edit = Edit(kind=self.name, subtype=subtype, objects=moved, references=references, params=params)
         return Change(edit=edit, target=target, movable=moved)
 

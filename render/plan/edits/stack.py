@@ -20,7 +20,8 @@ from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.catalog.tags import asset_mesh, top_surface
 from simedit.render.common.errors import Reject
 from simedit.render.masks import object_mask
-from simedit.render.plan.edits.base import Arranged, Change, EditContext, EditKind, Intent, need_objects, pick
+from simedit.render.plan.edits.base import (Arranged, Change, EditContext, EditKind, Intent, need_objects, pick,
+                                            visible_enough)
 from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import ObjectRequest, fits, uniform
 from simedit.render.poses import quat_matrix, resting_height, world_hull
@@ -33,6 +34,7 @@ REST_TOLERANCE = 0.012  # m between the object's lowest point and the support's 
 FLOOR_TOLERANCE = 0.006  # m: the object's lowest point is on the floor
 UPRIGHT_COS = math.cos(math.radians(10))  # a support must stand upright for its top to be a table
 MOVE_TRIES = 16  # floor spots tried for take_off
+MIN_STACKED_EXTENT = 0.07  # m: objects at least this long are preferred on top of another
 # On the masks: share of the object's outline columns whose pixel just below is the support
 ON_SHARE = 0.6  # put_on target / take_off source: at least this much
 OFF_SHARE = 0.1  # take_off target: at most this much (clear of the support)
@@ -127,7 +129,10 @@ class StackKind(EditKind):
     def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
         supports = [s for s in ctx.pool if any(can_hold(s, a, ctx) for a in ctx.pool)]
         support = pick(rng, supports)
-        obj = pick(rng, [a for a in ctx.pool if can_hold(support, a, ctx)])
+        held = [a for a in ctx.pool if can_hold(support, a, ctx)]
+        # an object a few centimetres across on top of a box is too small to see the edit
+        seen = [a for a in held if float(np.ptp(ctx.catalog.geometry(a.id).hull, axis=0).max()) >= MIN_STACKED_EXTENT]
+        obj = pick(rng, seen or held)
         return Intent(requests=[ObjectRequest(obj.id, None), ObjectRequest(support.id, None)])
 
     def arrange_source(self, subtype: str, intent: Intent, draft: Scene, required: list[str], ctx: EditContext,
@@ -147,7 +152,8 @@ class StackKind(EditKind):
             pairs = [(a.uid, s.uid) for s in source.objects for a in source.objects
                      if a.uid != s.uid and _upright(s) and on_floor(a, cat)
                      and can_hold(cat.get(s.asset_id), cat.get(a.asset_id), ctx)
-                     and footprint_of(cat.get(a.asset_id), cat) * a.scale <= _top_world(s, cat)[2]]
+                     and footprint_of(cat.get(a.asset_id), cat) * a.scale <= _top_world(s, cat)[2]
+                     and visible_enough(source, a.uid, ctx) and visible_enough(source, s.uid, ctx)]
             if not pairs:
                 raise Reject("no_stackable_pair")
             a_uid, s_uid = pick(rng, pairs)
@@ -160,7 +166,8 @@ class StackKind(EditKind):
             return Change(edit=edit, target=target, movable=[a_uid], contacts=[(a_uid, s_uid)])
 
         pairs = [(a.uid, s.uid) for s in source.objects for a in source.objects
-                 if a.uid != s.uid and on_top(a, s, cat)]
+                 if a.uid != s.uid and on_top(a, s, cat)
+                 and visible_enough(source, a.uid, ctx) and visible_enough(source, s.uid, ctx)]
         if not pairs:
             raise Reject("nothing_stacked")
         a_uid, s_uid = pick(rng, pairs)
@@ -173,7 +180,8 @@ class StackKind(EditKind):
             dist = reach + footprint_of(cat.get(a.asset_id), cat) * a.scale + uniform(rng, ctx.edit_spec.subtypes.take_off.gap)
             a.position = (s.position[0] + dist * math.cos(angle), s.position[1] + dist * math.sin(angle), a.position[2])
             a.position = (a.position[0], a.position[1], resting_height(a, cat))
-            if fits(a, [o for o in target.objects if o.uid != a_uid], cat, ctx.spec, target.camera):
+            if fits(a, [o for o in target.objects if o.uid != a_uid], cat, ctx.spec, target.camera, in_area=False) \
+                    and visible_enough(target, a_uid, ctx) and visible_enough(target, s_uid, ctx):
                 edit = Edit(kind=self.name, subtype=subtype, objects=[a_uid], references=[s_uid])
                 return Change(edit=edit, target=target, movable=[a_uid])
         raise Reject("move_blocked", f"no free floor beside {s_uid}")
