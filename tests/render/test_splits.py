@@ -193,3 +193,28 @@ def test_render_records_the_split_and_refuses_another(tmp_path):
     (err,) = [line for line in other.stderr.splitlines() if line.strip()]
     assert err.startswith("error: ") and "different split ('train' here, 'heldout' now)" in err
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 1
+
+
+HELD_OUT = ["tea_mug", "coffee_mug", "donut", "egg", "cereal_box", "book", "tennis_ball"]
+
+
+def test_held_out_objects_by_spec_filters(spec, catalog):
+    """The README's recipe for held-out objects: the train spec excludes their ids, the held-out
+    spec includes only them; no object crosses, in source or target (counts add copies, shape
+    edits swap within the pool)."""
+    objects = spec.objects
+    train = spec.model_copy(update={"objects": objects.model_copy(
+        update={"exclude": objects.exclude.model_copy(update={"ids": HELD_OUT})})})
+    held = spec.model_copy(update={"objects": objects.model_copy(
+        update={"include": objects.include.model_copy(update={"ids": HELD_OUT})})})
+    seen: dict[str, set[str]] = {}
+    for name, s in (("train", train), ("heldout", held)):
+        planner = Planner(s, catalog, split=name)
+        ids: set[str] = set()
+        for i in range(20):
+            sample = planner.plan(i).sample
+            if sample is not None:
+                ids |= {o.asset_id for scene in (sample.source, sample.target) for o in scene.objects}
+        seen[name] = ids
+    assert seen["heldout"] and seen["heldout"] <= set(HELD_OUT), seen["heldout"]
+    assert seen["train"] and not seen["train"] & set(HELD_OUT), seen["train"] & set(HELD_OUT)
