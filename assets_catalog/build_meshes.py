@@ -246,10 +246,10 @@ def candle() -> trimesh.Trimesh:
     return union(wax, wick)
 
 
-def donut() -> trimesh.Trimesh:
-    mesh = torus(3.4 * CM, 1.7 * CM, major_sections=40, minor_sections=16)
-    mesh.apply_scale([1.0, 1.0, 0.85])  # a bit flattened, like a real ring donut
-    return on_floor(mesh)
+def toy_ring() -> trimesh.Trimesh:
+    # a ring-toss ring: large and thin (13 cm across, a 9 cm hole, 2 cm tall), so it never looks like
+    # the fat, iced donut (issue 11: the two looked the same)
+    return on_floor(torus(5.6 * CM, 1.0 * CM, major_sections=64, minor_sections=16))
 
 
 def egg() -> trimesh.Trimesh:
@@ -260,6 +260,119 @@ def egg() -> trimesh.Trimesh:
     taper = 1.0 + 0.12 * v[:, 2]  # wider at the blunt end
     mesh.vertices = np.column_stack([x, v[:, 0] * 2.2 * CM * taper, v[:, 1] * 2.2 * CM * taper])
     return on_floor(mesh)
+
+
+# ---- textured meshes: written with their own UVs (trimesh primitives carry none)
+DOMINO_TEXTURE = "pybullet_data:domino/domino.jpg"  # a 2048x1024 atlas of 36 domino faces on white
+DOMINO_FACE_PX = (271, 135, 497, 242)  # the 6|1 tile's face in that atlas (x0, y0, x1, y1), inside its black outline
+DOMINO_WHITE_PX = (921, 31, 1126, 51)  # plain white margin above the tiles, for the thin sides
+
+
+def domino() -> str:
+    """A jumbo domino (8.1 x 4.1 x 1.0 cm: pybullet_data's domino.obj at 1.6x), standing on a short
+    end, as an OBJ with UVs into pybullet_data's domino.jpg.
+
+    pybullet's own domino.obj maps its +Y broad face, and most of the thin sides, onto a 3-pixel
+    patch of the atlas's black background, so it rendered as a black slab wherever that face was
+    seen (issue 11). Here both broad faces show the 6|1 face and the thin sides plain white."""
+    w, t, h = 2.54 * 1.6 * CM, 0.635 * 1.6 * CM, 5.08 * 1.6 * CM  # x, y, z extents
+    x, y, z = w / 2, t / 2, h / 2
+
+    def uv_rect(px: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+        (x0, y0, x1, y1), (W, H) = px, (2048, 1024)
+        return x0 / W, 1 - y1 / H, x1 / W, 1 - y0 / H  # u0, v0, u1, v1 (v up)
+
+    face, white = uv_rect(DOMINO_FACE_PX), uv_rect(DOMINO_WHITE_PX)
+    # each quad: its 4 corners counterclockwise seen from outside, its normal, the atlas rectangle it shows
+    quads = [
+        ([(-x, -y, -z), (x, -y, -z), (x, -y, z), (-x, -y, z)], (0, -1, 0), face),
+        ([(x, y, -z), (-x, y, -z), (-x, y, z), (x, y, z)], (0, 1, 0), face),
+        ([(x, -y, -z), (x, y, -z), (x, y, z), (x, -y, z)], (1, 0, 0), white),
+        ([(-x, y, -z), (-x, -y, -z), (-x, -y, z), (-x, y, z)], (-1, 0, 0), white),
+        ([(-x, -y, z), (x, -y, z), (x, y, z), (-x, y, z)], (0, 0, 1), white),
+        ([(-x, y, -z), (x, y, -z), (x, -y, -z), (-x, -y, -z)], (0, 0, -1), white),
+    ]
+    lines = [f"# jumbo domino textured by {DOMINO_TEXTURE} (made by assets_catalog/build_meshes.py)"]
+    for k, (corners, normal, (u0, v0, u1, v1)) in enumerate(quads):
+        lines += [f"v {cx:.5f} {cy:.5f} {cz:.5f}" for cx, cy, cz in corners]
+        if k < 2:  # a broad face: the tile's long side along the domino's (Z), unmirrored from outside
+            pts = [((cz + z) / h, (cx + x) / w if k == 0 else (x - cx) / w) for cx, _, cz in corners]
+        else:  # a thin side: anywhere in the white patch
+            pts = [(0, 0), (1, 0), (1, 1), (0, 1)]
+        lines += [f"vt {u0 + (u1 - u0) * a:.6f} {v0 + (v1 - v0) * b:.6f}" for a, b in pts]
+        lines.append(f"vn {normal[0]} {normal[1]} {normal[2]}")
+    lines.append("s off")
+    for k in range(6):
+        i = 4 * k + 1
+        lines.append(" ".join(["f"] + [f"{i + j}/{i + j}/{k + 1}" for j in range(4)]))
+    return "\n".join(lines) + "\n"
+
+
+DONUT_MAJOR_CM, DONUT_TUBE_CM, DONUT_SQUASH = 3.4, 1.7, 0.85  # 10 cm across, a 3.4 cm hole, 2.9 cm tall
+DONUT_ICING = (243, 149, 179)  # sRGB of the palette's pink (linear 0.90, 0.30, 0.45): a "pink donut"
+DONUT_DOUGH = (200, 140, 78)  # fried dough
+DONUT_BAND = (236, 205, 150)  # the pale band round a fried donut's middle
+SPRINKLES = [(250, 250, 250), (60, 120, 230), (250, 215, 40), (90, 190, 90), (230, 70, 60)]
+
+
+def donut_texture(width: int = 512, height: int = 256) -> "Image.Image":
+    """The donut's texture: u goes round the ring, v round the tube (v = 0 and 1 on the outer
+    equator, 0.25 on top, 0.5 on the inner equator, 0.75 underneath). Pink icing over the top
+    with a wavy edge, sprinkles on it, fried dough below with a pale middle band."""
+    from PIL import Image
+
+    rng = np.random.default_rng(11)  # fixed: the file is byte-identical on every build
+    u = (np.arange(width) + 0.5) / width
+    v = (np.arange(height) + 0.5) / height
+    uu, vv = np.meshgrid(u, v)
+    phi = vv * 2 * np.pi  # angle round the tube from the outer equator, upwards
+    phi = np.where(phi > 1.5 * np.pi, phi - 2 * np.pi, phi)  # -pi/2..3pi/2: just below the outer equator < 0
+    wave = 0.12 * np.sin(uu * 2 * np.pi * 9) + 0.06 * np.sin(uu * 2 * np.pi * 23 + 1.0)
+    icing = (phi > -0.25 + wave) & (phi < np.pi + 0.3 - wave)  # over the top, a little down each side
+    band = np.abs(np.sin(phi)) < 0.22  # near the outer and inner equators
+    img = np.empty((height, width, 3), float)
+    img[:] = DONUT_DOUGH
+    img[band] = DONUT_BAND
+    img[icing] = DONUT_ICING
+    for _ in range(260):  # sprinkles: short dashes on the icing, away from its edge
+        cu, cv = rng.uniform(0, 1), rng.uniform(0.03, 0.47)
+        angle = rng.uniform(0, np.pi)
+        color = SPRINKLES[int(rng.integers(len(SPRINKLES)))]
+        for t in np.linspace(-1, 1, 9):
+            x = int(cu * width + t * 5 * np.cos(angle)) % width
+            y = int(cv * height + t * 5 * np.sin(angle) * height / width * 2)
+            if 0 <= y < height and icing[y, x] and icing[min(y + 3, height - 1), x] and icing[max(y - 3, 0), x]:
+                img[max(y - 1, 0):y + 1, max(x - 1, 0):x + 2] = color
+    return Image.fromarray(np.round(img).astype(np.uint8)[::-1], "RGB")  # image rows run top (v = 1) down
+
+
+def donut() -> str:
+    """A ring donut (a torus squashed a little) as an OBJ with UVs into donut.png (donut_texture)."""
+    nu, nv = 48, 24  # round the ring, round the tube
+    R, r = DONUT_MAJOR_CM * CM, DONUT_TUBE_CM * CM
+    lines = ["# pink iced donut textured by donut.png (made by assets_catalog/build_meshes.py)"]
+    for i in range(nu + 1):  # the seams repeat a row and a column of vertices with u = 1 or v = 1
+        theta = 2 * np.pi * i / nu
+        for j in range(nv + 1):
+            phi = 2 * np.pi * j / nv
+            px = (R + r * np.cos(phi)) * np.cos(theta)
+            py = (R + r * np.cos(phi)) * np.sin(theta)
+            pz = r * np.sin(phi) * DONUT_SQUASH + r * DONUT_SQUASH  # resting on z = 0
+            n = np.array([np.cos(phi) * np.cos(theta), np.cos(phi) * np.sin(theta), np.sin(phi) / DONUT_SQUASH])
+            n /= np.linalg.norm(n)
+            lines.append(f"v {px:.5f} {py:.5f} {pz:.5f}")
+            lines.append(f"vt {i / nu:.6f} {j / nv:.6f}")
+            lines.append(f"vn {n[0]:.5f} {n[1]:.5f} {n[2]:.5f}")
+    for i in range(nu):
+        for j in range(nv):
+            a, b = i * (nv + 1) + j + 1, (i + 1) * (nv + 1) + j + 1  # 1-based
+            quad = (a, b, b + 1, a + 1)  # counterclockwise seen from outside
+            lines.append("f " + " ".join(f"{k}/{k}/{k}" for k in quad))
+    return "\n".join(lines) + "\n"
+
+
+TEXTURED: dict[str, Callable[[], str]] = {"domino": domino, "donut": donut}
+TEXTURES = {"donut.png": donut_texture}
 
 
 # Low-res collision stand-ins: physics uses the convex hull of the collision mesh, and a hull of
@@ -281,7 +394,7 @@ BUILDERS: dict[str, Callable[[], trimesh.Trimesh]] = {
     f.__name__: f for f in (
         coffee_mug, cup, tumbler, bowl, plate, ramekin, bottle, wine_bottle, soda_can, soup_can, jar,
         vase, flower_pot, bucket, cardboard_box, cereal_box, book, toy_cube, pyramid_block,
-        tennis_ball, basketball, traffic_cone, pencil, candle, donut, egg,
+        tennis_ball, basketball, traffic_cone, pencil, candle, toy_ring, egg,
         tennis_ball_col, basketball_col, unit_ball_col)
 }
 
@@ -297,6 +410,14 @@ def main() -> None:
                                                           digits=5, header=None))
         ext = np.round(mesh.extents / CM, 1)
         print(f"{name:15s} faces={len(mesh.faces):5d} size={path.stat().st_size // 1024:4d} KB extents_cm={ext}")
+    for name, write in TEXTURED.items():
+        path = OUT / f"{name}.obj"
+        path.write_text(write())
+        print(f"{name:15s} textured, {path.stat().st_size} bytes")
+    for name, draw in TEXTURES.items():
+        path = OUT / name
+        draw().save(path, optimize=True)
+        print(f"{name:15s} texture, {path.stat().st_size // 1024} KB")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from simedit.render.backends.base import BACKENDS, DEFAULT_BACKEND
 from simedit.render.common.command import run_command
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.paths import SCENES_DIR
+from simedit.render.plan.seeds import check_split
 from simedit.render.run.executors import DEFAULT_EXECUTOR, EXECUTORS
 from simedit.render.run.options import RunOptions
 from simedit.render.run.shard import Shard
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output directory; rerunning continues where it stopped")
     p.add_argument("--catalog", default=None, help="object catalog YAML (default: the built-in catalog)")
     p.add_argument("--seed", type=int, default=None, help="override the spec's seed")
+    p.add_argument("--split", default=None, metavar="NAME",
+                   help="draw from the split NAME's own seed stream (e.g. train, heldout): runs of different "
+                   "splits share no scene; recorded in run.json and in every pair (default: no split)")
     p.add_argument("--dry-run", action="store_true", help="plan only: write plans.jsonl, render nothing")
     p.add_argument("--workers", type=int, default=None,
                    help="render slots; with --device GPU, per GPU (default: one per 4 cores; one per GPU)")
@@ -119,13 +123,14 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
     if args.workers is not None and args.workers < 1:
         raise SimEditError(f"must be at least 1 (got {args.workers})", field="--workers")
     shard = Shard.parse(args.shard) if args.shard is not None else None
+    split = check_split(args.split) if args.split is not None else None
     if shard is not None and args.dry_run:
         raise SimEditError("a dry run plans the whole run; leave out --shard", field="--shard")
     if args.address is not None and args.executor != "ray":
         raise SimEditError("only with --executor ray", field="--address")
     return RunOptions(
         spec=resolve_spec(args.spec), n=args.n, out=Path(args.out),
-        catalog=Path(args.catalog) if args.catalog else None, seed=args.seed, dry_run=args.dry_run,
+        catalog=Path(args.catalog) if args.catalog else None, seed=args.seed, split=split, dry_run=args.dry_run,
         workers=args.workers, device=args.device, depth=args.depth, size=args.size, samples=args.samples,
         force=args.force, backend=args.backend, executor=args.executor, command=["render", *argv],
         target_region=not args.full_target, address=args.address, shard=shard,

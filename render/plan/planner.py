@@ -1,8 +1,9 @@
 """Plan one sample: scene, settle, edit, settle, check the claim, write the instruction.
 
-Sample `index` is a pure function of (spec, catalog, seed, index): attempt `k` draws from
-`numpy.random.default_rng([seed, index, k])`, and a rejected attempt moves on to `k + 1`,
-so resampling is deterministic too. The planner never renders; `run/attempt.py` calls
+Sample `index` is a pure function of (spec, catalog, seed, split, index): attempt `k` draws from
+`numpy.random.default_rng([seed, index, k])` (with `--split NAME`: `[seed, index, k,
+split_key(NAME)]`, `plan/seeds.py`), and a rejected attempt moves on to `k + 1`, so
+resampling is deterministic too. The planner never renders; `run/attempt.py` calls
 `plan_attempt` and, when the rendered pair fails verification, asks for the next attempt.
 Everything that depends on the edit kind is asked of the kind (`plan/edits/`).
 """
@@ -22,6 +23,7 @@ from simedit.render.plan.edits import KINDS
 from simedit.render.plan.edits.base import EditContext, visible_enough
 from simedit.render.plan.physics import Simulator
 from simedit.render.plan.sampling import sample_scene
+from simedit.render.plan.seeds import attempt_entropy
 from simedit.render.poses import world_hull
 from simedit.render.scene import Edit, Scene
 from simedit.render.spec import Spec, bounds, subtype_weights
@@ -40,6 +42,7 @@ class PlannedSample:
     edit: Edit
     instruction: str
     context: EditContext | None = field(default=None, repr=False, compare=False)  # the spec entry that planned it
+    split: str | None = None  # the run's split (`--split`); None: the stream of runs without one
 
     @property
     def key(self) -> str:
@@ -50,6 +53,7 @@ class PlannedSample:
             "key": self.key,
             "index": self.index,
             "seed": self.seed,
+            **({"split": self.split} if self.split is not None else {}),
             "attempt": self.attempt,
             "kind": self.edit.kind,
             "subtype": self.edit.subtype,
@@ -72,8 +76,8 @@ class Planner:
     Building it checks that the spec can be satisfied with this catalog, and raises
     SimEditError naming the spec field otherwise."""
 
-    def __init__(self, spec: Spec, catalog: Catalog, spec_path: str = "<spec>"):
-        self.spec, self.catalog, self.spec_path = spec, catalog, spec_path
+    def __init__(self, spec: Spec, catalog: Catalog, spec_path: str = "<spec>", split: str | None = None):
+        self.spec, self.catalog, self.spec_path, self.split = spec, catalog, spec_path, split
         self.pool = object_pool(spec, catalog, spec_path)
         self.colors = palette_words(spec.objects.colors, catalog, spec_path, "objects.colors")
         palette_words(spec.floor.colors, catalog, spec_path, "floor.colors")
@@ -88,7 +92,7 @@ class Planner:
 
     def plan_attempt(self, index: int, attempt: int) -> PlannedSample:
         """One attempt at sample `index`; raises Reject(reason) when it cannot be used."""
-        rng = np.random.default_rng([self.spec.seed, index, attempt])
+        rng = np.random.default_rng(attempt_entropy(self.spec.seed, index, attempt, self.split))
         ctx = self.contexts[choose(rng, [e.weight for e in self.spec.edits])]
         kind = KINDS[ctx.edit_spec.kind]
         weights = subtype_weights(ctx.edit_spec)
@@ -109,7 +113,7 @@ class Planner:
                 if uid in scene.uids() and not visible_enough(scene, uid, ctx):
                     raise Reject("hidden_or_small", f"{uid} in the {'source' if scene is source else 'target'}")
         text = language.instruction(change.edit, source, target, rng)
-        return PlannedSample(index, self.spec.seed, attempt, source, target, change.edit, text, ctx)
+        return PlannedSample(index, self.spec.seed, attempt, source, target, change.edit, text, ctx, split=self.split)
 
     def plan(self, index: int, first_attempt: int = 0) -> PlanOutcome:
         rejects: list[str] = []

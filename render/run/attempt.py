@@ -27,8 +27,10 @@ from simedit.render.verify import verify_pair
 MAX_WORKER_RESTARTS = 3  # per slot: a render process that keeps dying is a bug, not bad luck
 
 
-def noise_seed(seed: int, index: int, attempt: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{index}:{attempt}".encode()).digest()
+def noise_seed(seed: int, index: int, attempt: int, split: str | None = None) -> int:
+    """Cycles' noise seed for an attempt; a split's attempts get their own (`plan/seeds.py`)."""
+    text = f"{seed}:{index}:{attempt}" if split is None else f"{seed}:{index}:{attempt}:{split}"
+    digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
@@ -62,7 +64,7 @@ def attempt(planner: Planner, renderer: Renderer, index: int, k: int) -> Attempt
     except Reject as r:
         return AttemptOutcome(reject=RejectRecord(k, r.reason, r.detail))
     start = time.perf_counter()
-    src, tgt = renderer.render_pair(sample.source, sample.target, noise_seed(sample.seed, index, k))
+    src, tgt = renderer.render_pair(sample.source, sample.target, noise_seed(sample.seed, index, k, sample.split))
     seconds = time.perf_counter() - start
     engine = src.engine_seconds + tgt.engine_seconds
     verdict = verify_pair(sample.edit, sample.source, sample.target, src, tgt, sample.context)

@@ -42,7 +42,8 @@ def dry_run(options: RunOptions) -> int:
             bar.set_postfix(rejected=sum(rejects.values()), refresh=False)
             index += 1
     elapsed = time.perf_counter() - start
-    print(f"planned {options.n} samples (indices 0-{index - 1}) in {elapsed:.1f} s, "
+    split = f" of split {options.split!r}" if options.split is not None else ""
+    print(f"planned {options.n} samples{split} (indices 0-{index - 1}) in {elapsed:.1f} s, "
           f"{elapsed / max(options.n, 1) * 1000:.0f} ms each -> {plan_path}")
     print(summary_line("rejected attempts", rejects))
     if skipped:

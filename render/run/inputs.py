@@ -17,10 +17,11 @@ class RunInputs:
     spec: Spec
     catalog: Catalog
     spec_path: str
+    split: str | None = None  # the run's split: its own seed stream (`plan/seeds.py`)
 
     def planner(self) -> Planner:
         """A new planner (each render slot has its own: a planner owns a physics client)."""
-        return Planner(self.spec, self.catalog, self.spec_path)
+        return Planner(self.spec, self.catalog, self.spec_path, split=self.split)
 
 
 def load_inputs(options: RunOptions) -> tuple[RunInputs, Planner]:
@@ -43,5 +44,5 @@ def load_inputs(options: RunOptions) -> tuple[RunInputs, Planner]:
         catalog = load_catalog(options.catalog, missing_files="skip")
     for w in caught:  # one line per object skipped for a missing mesh or texture
         print(f"warning: {w.message}", file=sys.stderr)
-    inputs = RunInputs(spec, catalog, str(options.spec))
+    inputs = RunInputs(spec, catalog, str(options.spec), split=options.split)
     return inputs, inputs.planner()

@@ -16,6 +16,7 @@ class RunOptions:
     out: Path
     catalog: Path | None = None  # None: the built-in catalog
     seed: int | None = None  # overrides the spec's seed
+    split: str | None = None  # draw from this split's own seed stream (`plan/seeds.py`); None: the plain stream
     dry_run: bool = False
     workers: int | None = None  # render slots (per GPU with device GPU); None: what fits the machine
     device: str = "CPU"

@@ -143,7 +143,7 @@ def _run(options: RunOptions, inputs: RunInputs, planner, executor) -> int:
         spec=spec_dump, spec_path=str(options.spec), spec_hash=dict_hash(spec_dump),
         catalog_path=str(inputs.catalog.path), catalog_hash=inputs.catalog.hash(), versions=versions(),
         argv=options.command or None, render_options={"target_region": settings.region},
-        shard=shard.to_record(options.n) if shard else None,
+        shard=shard.to_record(options.n) if shard else None, split=options.split,
     )
     logs = make_dir(options.out / LOGS)
     # slots spread over this machine's GPUs; a remote executor's slots get theirs from its scheduler

@@ -61,7 +61,7 @@ def merge_runs(out: str | os.PathLike, shard_dirs: list[str | os.PathLike], n: i
     for record, shard, root in zip(records, shards, roots):
         if shard["count"] != count:
             raise SimEditError(f"a shard of {shard['count']}, not of {count} like {roots[0]}", file=str(root), field="shard")
-        for key in ("spec_hash", "catalog_hash", "render_options"):
+        for key in ("spec_hash", "catalog_hash", "render_options", "split"):
             if resume_value(record, key) != resume_value(first, key):
                 raise SimEditError(f"made with a different {key} than {roots[0]}; these are not shards of one run",
                                    file=str(root), field=key)
@@ -107,7 +107,7 @@ def merge_runs(out: str | os.PathLike, shard_dirs: list[str | os.PathLike], n: i
     record = make_record(spec=first["spec"], spec_path=first.get("spec_path"), spec_hash=first["spec_hash"],
                          catalog_path=first.get("catalog_path"), catalog_hash=first["catalog_hash"],
                          versions=first.get("versions", {}), argv=whole_command(first, out, n),
-                         render_options=first.get("render_options"))
+                         render_options=first.get("render_options"), split=first.get("split"))
     record["merged_from"] = [str(by_index[k]) for k in sorted(by_index)]
     with RunWriter(out, record) as writer:
         before = set(writer.done())  # merging again adds only what is new

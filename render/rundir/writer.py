@@ -32,11 +32,12 @@ from simedit.render.rundir.lock import RunLock
 
 log = logging.getLogger(__name__)
 
-# Hashes that must match to continue a run in the same directory (for "shard": which part).
-RESUME_KEYS = ("spec_hash", "catalog_hash", "render_options", "shard")
+# Hashes that must match to continue a run in the same directory (for "shard": which part; for
+# "split": the seed stream, `plan/seeds.py`).
+RESUME_KEYS = ("spec_hash", "catalog_hash", "render_options", "shard", "split")
 # what a record written before a key existed meant by it: runs before region rendering rendered
-# every target in full; runs before shards were whole runs
-LEGACY: dict[str, Any] = {"render_options": {"target_region": False}, "shard": None}
+# every target in full; runs before shards were whole runs; runs before splits had none
+LEGACY: dict[str, Any] = {"render_options": {"target_region": False}, "shard": None, "split": None}
 
 
 def resume_value(record: dict[str, Any], key: str) -> Any:
@@ -83,11 +84,13 @@ def make_record(
     argv: list[str] | None = None,
     render_options: dict[str, Any] | None = None,
     shard: dict[str, int] | None = None,
+    split: str | None = None,
 ) -> dict[str, Any]:
     """The run record written to run.json. `spec_hash`, `catalog_hash` and `render_options`
     (choices that change pixels, such as rendering only the target's edit region) are what a
     resumed run must match, and the part of a sharded run (`shard`: index, count and the whole
-    run's n); `versions` is the caller's {package: version}."""
+    run's n), and its `split` (the seed stream, `plan/seeds.py`; absent without one); `versions`
+    is the caller's {package: version}."""
     record: dict[str, Any] = {        "spec": spec,
         "spec_path": spec_path,
         "spec_hash": spec_hash,
@@ -100,7 +103,13 @@ def make_record(
     }
     if shard is not None:
         record["shard"] = dict(shard)
+    if split is not None:
+        record["split"] = split
     return record
+
+
+def _shown(split: str | None) -> str:
+    return "no split" if split is None else repr(split)
 
 
 def _now() -> str:
@@ -194,8 +203,9 @@ class RunWriter:
         differs = [k for k in RESUME_KEYS if resume_value(old, k) != resume_value(record, k)]
         if differs and not force:
             k = differs[0]
+            here, now = (_shown(resume_value(r, k)) if k == "split" else r.get(k) for r in (old, record))
             raise SimEditError(
-                f"this directory holds a run with a different {k} ({old.get(k)} here, {record.get(k)} now); "
+                f"this directory holds a run with a different {k} ({here} here, {now} now); "
                 "use another output directory, or force to continue anyway",
                 file=str(self.root), field=k,
             )
@@ -206,7 +216,8 @@ class RunWriter:
             earlier = list(old.pop("contributions", []))
             claimed = {i for c in earlier for lo, hi in c.get("indices", []) for i in range(lo, hi + 1)}
             mine = sorted(int(r["index"]) for r in read_manifest(self.root) if int(r["index"]) not in claimed)
-            contribution = {k: old.get(k) for k in ("spec_path", "spec_hash", "catalog_path", "catalog_hash", "started")}
+            contribution = {k: old.get(k) for k in ("spec_path", "spec_hash", "catalog_path", "catalog_hash", "split",
+                                                    "started")}
             contribution["spec"] = old.get("spec")
             contribution["indices"] = index_ranges(mine)
             new["contributions"] = earlier + [contribution]
