@@ -29,6 +29,7 @@ from simedit.render.camera import rotation_matrix
 from simedit.render.common.colorspace import linear_to_srgb8
 from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings
+from simedit.render.backends.oidn import Denoiser, Passes
 from simedit.render.common.errors import SimEditError
 from simedit.render.region import Region, edit_region
 from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World, mask_value
@@ -93,35 +94,48 @@ class CyclesRenderer(Renderer):
         self._floor_spec: Floor | None = None
         self._hdri_peaks: dict[str, tuple[float, float]] = {}  # azimuth, elevation of each map's brightest spot
         self._tmp = Path(tempfile.mkdtemp(prefix="simedit-render-"))
+        self._denoiser = Denoiser(self.settings.threads) if self.settings.denoise else None
         self._reset_blender()
         self._configure(self.settings)
 
     # ---- public API ----------------------------------------------------------------
     def render(self, scene: Scene, seed: int | None = None) -> RenderOutput:
+        return self._render_full(scene, self.settings.seed if seed is None else seed)[0]
+
+    def _render_full(self, scene: Scene, seed: int) -> tuple[RenderOutput, Passes | None]:
         self.sync(scene)
-        out = self._render(self.settings.seed if seed is None else seed, scene.camera)
+        out, passes = self._render(seed, scene.camera)
         out.shadow_lights = self._environment_lights(scene.world)
-        return out
+        if passes is not None:
+            out.rgb = linear_to_srgb8(self._denoiser.denoise(passes))
+        return out, passes
 
     def render_pair(self, source: Scene, target: Scene, seed: int | None = None) -> tuple[RenderOutput, RenderOutput]:
         """The source in full; the target only where the edit can show (`region.py`), composited
         onto the source (same seed: every pixel outside is the source's; inside, a border render
-        reproduces a full render exactly). Denoising needs the whole frame: then both in full."""
+        reproduces a full render exactly). With denoising, the noisy colour and the denoiser's
+        albedo and normal are composited and the composite is denoised once; its region is pasted
+        onto the denoised source, so the unchanged area stays the source's."""
         seed = self.settings.seed if seed is None else seed
-        src = self.render(source, seed)
+        src, passes = self._render_full(source, seed)
         region = None
-        if self.settings.region and not self.settings.denoise:
+        if self.settings.region:
             region = edit_region(source, target, self.catalog, self._environment_lights(source.world))
         if region is None:
             return src, self.render(target, seed)
         self.sync(target)
-        crop = self._render(seed, target.camera, region)
+        crop, crop_passes = self._render(seed, target.camera, region)
         tgt = RenderOutput(rgb=src.rgb.copy(), mask=src.mask.copy(),
                            depth=None if src.depth is None else src.depth.copy(),
                            engine_seconds=crop.engine_seconds, region=region.as_list(),
                            shadow_lights=src.shadow_lights)
         box = (slice(region.y0, region.y1), slice(region.x0, region.x1))
-        tgt.rgb[box], tgt.mask[box] = crop.rgb, crop.mask
+        if passes is not None:
+            composite = self._denoiser.denoise(passes.pasted(crop_passes, region.y0, region.x0))
+            tgt.rgb[box] = linear_to_srgb8(composite[box])
+        else:
+            tgt.rgb[box] = crop.rgb
+        tgt.mask[box] = crop.mask
         if tgt.depth is not None:
             tgt.depth[box] = crop.depth
         return src, tgt
@@ -150,6 +164,8 @@ class CyclesRenderer(Renderer):
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._denoiser is not None:
+            self._denoiser.close()
 
     def _environment_lights(self, world: World) -> list[tuple[float, float, float]]:
         """The direction the world map's brightest spot shines along (its sun, window or lamp),
@@ -224,10 +240,10 @@ class CyclesRenderer(Renderer):
             raise SimEditError(f"render device must be CPU or GPU, got {s.device!r}", field="device")
         cy.samples = s.samples
         cy.use_adaptive_sampling = False  # fixed sample count: same noise pattern wherever the scene is the same
-        cy.use_denoising = s.denoise
-        cy.denoiser = "OPENIMAGEDENOISE"
-        cy.denoising_input_passes = "RGB_ALBEDO_NORMAL"
-        cy.denoising_use_gpu = cy.device == "GPU"  # OpenImageDenoise on the render GPU, not the host's cores
+        # denoising happens outside Cycles (backends/oidn.py), so that a composited target is
+        # denoised as one frame: Cycles writes the noisy colour and the denoiser's albedo and normal
+        cy.use_denoising = False
+        self.view_layer.cycles.denoising_store_passes = s.denoise
         cy.use_animated_seed = False
         # Modest light paths: a tabletop of opaque objects needs few bounces.
         cy.max_bounces = 4
@@ -479,8 +495,9 @@ class CyclesRenderer(Renderer):
         return mesh
 
     # ---- rendering -----------------------------------------------------------------
-    def _render(self, seed: int, cam: Camera, region: Region | None = None) -> RenderOutput:
-        """One frame, or with `region` only that box of it (Cycles border render, cropped)."""
+    def _render(self, seed: int, cam: Camera, region: Region | None = None) -> tuple[RenderOutput, Passes | None]:
+        """One frame, or with `region` only that box of it (Cycles border render, cropped), and
+        with denoising the passes the denoiser reads (the frame's colour is then still noisy)."""
         if seed != self.scene.cycles.seed:
             self.scene.cycles.seed = seed
             # With persistent data Cycles misses a bare seed change; tagging the scene re-syncs
@@ -503,9 +520,9 @@ class CyclesRenderer(Renderer):
             r.use_border = r.use_crop_to_border = False
         seconds = time.perf_counter() - start
         try:
-            out = _read_exr(path, width, height, self.settings.depth)
+            out, passes = _read_exr(path, width, height, self.settings.depth, self.settings.denoise)
             out.engine_seconds = seconds
-            return out
+            return out, passes
         finally:
             path.unlink(missing_ok=True)
 
@@ -626,7 +643,8 @@ def _tinted_copy(mat: bpy.types.Material | None, rgb: tuple[float, float, float]
     return out
 
 
-def _read_exr(path: Path, width: int, height: int, want_depth: bool) -> RenderOutput:
+def _read_exr(path: Path, width: int, height: int, want_depth: bool,
+              want_passes: bool = False) -> tuple[RenderOutput, Passes | None]:
     buf = oiio.ImageBuf(str(path))
     if buf.has_error:
         raise RuntimeError(f"cannot read rendered EXR {path}: {buf.geterror()}")
@@ -646,4 +664,9 @@ def _read_exr(path: Path, width: int, height: int, want_depth: bool) -> RenderOu
     if want_depth:
         depth = channel("Depth.Z").astype(np.float32)
         depth = np.where(depth >= 1e9, np.inf, depth).astype(np.float32)  # Cycles writes 1e10 for misses
-    return RenderOutput(rgb=linear_to_srgb8(linear), mask=mask, depth=depth)
+    passes = None
+    if want_passes:
+        passes = Passes(color=linear.astype(np.float32),
+                        albedo=np.stack([channel(f"Denoising Albedo.{c}") for c in "RGB"], axis=-1),
+                        normal=np.stack([channel(f"Denoising Normal.{c}") for c in "XYZ"], axis=-1))
+    return RenderOutput(rgb=linear_to_srgb8(linear), mask=mask, depth=depth), passes

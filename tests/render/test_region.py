@@ -75,3 +75,27 @@ def test_region_target_equals_a_full_render_inside_and_keeps_masks_exact(catalog
             # half of what the verifier tolerates (2% of the untouched pixels over 15/255)
             assert (d > 15).mean() < 0.01, "more than noise differs outside the region"
     assert regions >= 3
+
+
+def test_denoised_region_targets_keep_the_source_outside_and_match_a_full_denoise(catalog):
+    """With OpenImageDenoise the composite (noisy colour, albedo, normal) is denoised once: the
+    pixels outside the region stay the denoised source's exactly, and inside it matches a target
+    rendered and denoised in full to within the verifier's tolerance."""
+    pairs = samples("count", catalog, 3)
+    regions = 0
+    with RenderWorker(catalog, RenderSettings(samples=8, region=True, denoise=True)) as part, \
+            RenderWorker(catalog, RenderSettings(samples=8, region=False, denoise=True)) as full:
+        for s in pairs:
+            src, tgt = part.render_pair(s.source, s.target, 3)
+            _, whole = full.render_pair(s.source, s.target, 3)
+            assert np.array_equal(tgt.mask, whole.mask)
+            if tgt.region is None:
+                continue
+            regions += 1
+            x0, y0, x1, y1 = tgt.region
+            outside = np.ones((SIZE, SIZE), bool)
+            outside[y0:y1, x0:x1] = False
+            assert np.array_equal(tgt.rgb[outside], src.rgb[outside])
+            d = np.abs(tgt.rgb.astype(int) - whole.rgb.astype(int)).max(axis=2)
+            assert d[~outside].max() <= 15
+    assert regions >= 1
