@@ -30,9 +30,11 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--samples", type=int, default=32)
     p.add_argument("--kinds", nargs="+", default=["rotation", "location", "count", "attribute", "stack"])
+    p.add_argument("--denoise", action="store_true", help="denoise both ways (OpenImageDenoise)")
     args = p.parse_args()
     catalog = load_catalog()
-    print(f"{args.n} pairs per kind, {args.size}x{args.size}, {args.samples} samples; |full - region| in 0..255")
+    print(f"{args.n} pairs per kind, {args.size}x{args.size}, {args.samples} samples"
+          f"{', denoised' if args.denoise else ''}; |full - region| in 0..255", flush=True)
     print(f"{'kind':<10} {'in max':>7} {'out max':>8} {'out p99':>8} {'out >tol':>9} {'masks':>6} "
           f"{'region %':>9} {'s/pair full':>12} {'s/pair region':>14} {'ratio':>6}")
     totals = [0.0, 0.0]
@@ -44,8 +46,8 @@ def main() -> None:
         in_max = out_max = 0
         p99s, beyond, shares = [], [], []
         masks_equal = True
-        with RenderWorker(catalog, RenderSettings(samples=args.samples, region=False)) as full, \
-                RenderWorker(catalog, RenderSettings(samples=args.samples, region=True)) as region:
+        with RenderWorker(catalog, RenderSettings(samples=args.samples, region=False, denoise=args.denoise)) as full, \
+                RenderWorker(catalog, RenderSettings(samples=args.samples, region=True, denoise=args.denoise)) as region:
             done, index = 0, 0
             while done < args.n:
                 sample = planner.plan(index).sample
@@ -77,7 +79,7 @@ def main() -> None:
         totals[1] += region_s
         print(f"{kind:<10} {in_max:>7} {out_max:>8} {max(p99s, default=0):>8.1f} {np.mean(beyond) if beyond else 0:>9.5f} "
               f"{'same' if masks_equal else 'DIFF':>6} {100 * np.mean(shares):>8.0f}% {full_s / args.n:>12.2f} "
-              f"{region_s / args.n:>14.2f} {full_s / region_s:>6.2f}")
+              f"{region_s / args.n:>14.2f} {full_s / region_s:>6.2f}", flush=True)
     print(f"all kinds: {totals[0] / totals[1]:.2f}x faster per pair with region rendering")
 
 
