@@ -84,7 +84,11 @@ class KubricRenderer(Renderer):
         self.timings = {"build": 0.0, "engine": 0.0, "read": 0.0}  # seconds, summed over render calls
         self.kb_scene = kb.Scene(resolution=(64, 64), frame_start=1, frame_end=1)
         self.view = Blender(self.kb_scene, scratch_dir=self._tmp, adaptive_sampling=False,
-                            use_denoising=self.settings.denoise, samples_per_pixel=self.settings.samples)
+                            use_denoising=self.settings.denoise, samples_per_pixel=self.settings.samples,
+                            verbose=True)
+        # verbose: Kubric's own stdout redirection (dup2 and a libc fflush around every import and
+        # render) stays off; a render process already sends Blender's fd 1 to /dev/null (worker.py).
+        # With it on, two plain scripts writing to a pipe deadlocked in a futex after rendering.
         self._configure(self.settings)
         self._objects: dict[str, _Built] = {}
         self._camera_spec: Camera | None = None
@@ -308,7 +312,9 @@ class KubricRenderer(Renderer):
         built = self._objects.pop(uid)
         blender_obj = built.kb_obj.linked_objects.get(self.view)
         mesh = blender_obj.data if blender_obj is not None else None
-        imported = [s.material for s in blender_obj.material_slots if s.material is not None] if blender_obj else []
+        shared = set(self._asset_materials.values()) | set(built.blender_materials)
+        imported = [s.material for s in blender_obj.material_slots
+                    if s.material is not None and s.material not in shared] if blender_obj else []
         self.kb_scene.remove(built.kb_obj)
         if built.material is not None:
             self.view.remove(built.material)

@@ -116,7 +116,9 @@ ADAPTER_CHECKS = textwrap.dedent(r'''
     out["object_coordinates_on_object"] = float((oc[seg == idx].max(axis=-1) > 0).mean()) if (seg == idx).any() else 0.0
     out["segmentation_values"] = sorted(int(v) for v in np.unique(seg))
     out["object_pixels"] = int((seg == idx).sum())
-    print("RESULT " + json.dumps(out))
+    print("RESULT " + json.dumps(out), flush=True)
+    import os
+    os._exit(0)  # bpy 4.5 can deadlock in its exit handlers
 ''')
 
 
