@@ -16,7 +16,7 @@ from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import object_mask
 from simedit.render.plan.edits.base import Change, EditContext, EditKind, Intent, count_named, pick
 from simedit.render.plan.referring import group_name
-from simedit.render.plan.sampling import ObjectRequest, integer, make_object, next_uid, place, uniform
+from simedit.render.plan.sampling import ObjectRequest, integer, make_object, next_uid, object_scale, place, uniform
 from simedit.render.scene import Edit, Scene
 from simedit.render.spec import EditSpecBase, bounds
 
@@ -81,7 +81,7 @@ class CountKind(EditKind):
         added: list[str] = []
         for _ in range(n):
             obj = make_object(next_uid(target.objects), asset, intent.params["color"], ctx.catalog, ctx.colors,
-                              uniform(rng, ctx.spec.objects.scale), rng)
+                              object_scale(ctx.spec, asset, ctx.catalog, rng), rng)
             target.objects.append(place(obj, target.objects, ctx.catalog, ctx.spec, target.camera, rng))
             added.append(obj.uid)
         name = target.get(added[0]).name
