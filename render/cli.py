@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render slots; with --device GPU, per GPU (default: one per 4 cores; one per GPU)")
     p.add_argument("--device", choices=["CPU", "GPU"], default="CPU",
                    help="render device (GPU: OptiX, then CUDA, on every GPU; else the CPU, with a warning)")
-    p.add_argument("--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND, help="rendering backend")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default=None,
+                   help=f"rendering backend (default: the spec's render.backend, {DEFAULT_BACKEND} unless set)")
     p.add_argument("--executor", choices=sorted(EXECUTORS), default=DEFAULT_EXECUTOR,
                    help="how render slots run: threads on this machine, or ray (a Ray cluster)")
     p.add_argument("--address", default=None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.fields import first_error, integer, nonempty, number, span
@@ -44,6 +44,15 @@ class ObjectsSpec(Strict):
     exclude: ObjectFilter = ObjectFilter()
     colors: list[str] = []  # palette words for solid-color objects; empty = the catalog's palette
     scale: span(number(ge=0.1, le=10)) = 1.0  # multiplier on each asset's real-world size
+    # Kubric's normalisation instead of real-world sizes: every object's largest side is drawn
+    # from this (m), whatever the object (AURORA's Kubric-Edit: [2, 4]); replaces `scale`
+    size_m: span(number(ge=0.01, le=10)) | None = None
+
+    @model_validator(mode="after")
+    def _one_size_rule(self) -> ObjectsSpec:
+        if self.size_m is not None and self.scale != 1.0:
+            raise ValueError("objects.size_m replaces objects.scale: give one of them")
+        return self
 
 
 def _wide_enough(side: tuple[float, float]) -> tuple[float, float]:
@@ -97,6 +106,16 @@ class RenderSpec(Strict):
     height: integer(ge=16, le=4096) = 256
     samples: integer(ge=1, le=65536) = 32
     denoise: bool = False
+    backend: str = "cycles"  # a registered backend (cycles, kubric); `render --backend` overrides it
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, name: str) -> str:
+        from simedit.render.backends.base import BACKENDS  # bpy-free
+
+        if name not in BACKENDS:
+            raise ValueError(f"unknown render backend {name!r}; available: {', '.join(BACKENDS)}")
+        return name
 
 
 class VerifySpec(Strict):

@@ -99,7 +99,10 @@ def test_engines_are_imported_in_one_place_each():
         for engine in where:
             if re.search(rf"^\s*(import {engine}\b|from {engine}\b)", text, re.M):
                 where[engine].add(module)
-    assert where["bpy"] == {"simedit.render.backends.cycles"}
+    # the Blender backends: Cycles, and Kubric's (Kubric drives Blender) with its adapter
+    assert where["bpy"] <= {"simedit.render.backends.cycles", "simedit.render.backends.kubric",
+                            "simedit.render.backends.kubric_compat"}
+    assert "simedit.render.backends.cycles" in where["bpy"]
     assert where["pybullet"] <= {"simedit.render.plan.physics", "simedit.render.catalog.collision",
                                  "simedit.render.catalog.stability"}
     assert all(m.startswith("simedit.train.") for m in where["torch"] | where["diffusers"])

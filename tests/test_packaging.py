@@ -69,4 +69,4 @@ def test_wheel_ships_the_data_and_renders_from_another_directory(tmp_path):
     assert (out / "manifest.jsonl").is_file() and str(target) in (out / "run.json").read_text()
     unknown = subprocess.run([sys.executable, "-S", "-c", code, "--spec", "spin", "--n", "2", "--dry-run",
                               "--out", str(out)], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert unknown.returncode == 2 and "built-in: attribute, count, location, mixed, rotation, stack" in unknown.stderr
+    assert unknown.returncode == 2 and "built-in: attribute, aurora_compat, count, location, mixed, rotation, stack" in unknown.stderr

@@ -21,6 +21,7 @@ from simedit.render.scene import Scene
 # name -> "module:class"; add a backend with one line here
 BACKENDS: dict[str, str] = {
     "cycles": "simedit.render.backends.cycles:CyclesRenderer",
+    "kubric": "simedit.render.backends.kubric:KubricRenderer",  # pip install -e ".[kubric]" (README)
 }
 DEFAULT_BACKEND = "cycles"
 

@@ -22,7 +22,7 @@ from simedit.render.plan import language
 from simedit.render.plan.edits import KINDS
 from simedit.render.plan.edits.base import EditContext, visible_enough
 from simedit.render.plan.physics import Simulator
-from simedit.render.plan.sampling import sample_scene
+from simedit.render.plan.sampling import sample_scene, scale_bounds
 from simedit.render.plan.seeds import attempt_entropy
 from simedit.render.poses import world_hull
 from simedit.render.scene import Edit, Scene
@@ -201,7 +201,8 @@ def area_capacity(ctx: EditContext) -> int:
     """A generous estimate of how many typical pool objects fit in the placement area."""
     (x0, x1), (y0, y1) = ctx.spec.placement.area
     radii = sorted(
-        float(np.max(np.linalg.norm(ctx.catalog.geometry(a.id).hull[:, :2], axis=1))) for a in ctx.pool
+        float(np.max(np.linalg.norm(ctx.catalog.geometry(a.id).hull[:, :2], axis=1)))
+        * scale_bounds(ctx.spec, a, ctx.catalog)[0] for a in ctx.pool
     )
-    r = radii[len(radii) // 2] * bounds(ctx.spec.objects.scale)[0] + ctx.spec.placement.min_gap / 2
+    r = radii[len(radii) // 2] + ctx.spec.placement.min_gap / 2
     return int((x1 - x0) * (y1 - y0) / (math.pi * r * r) * 0.8)

@@ -122,6 +122,23 @@ def sample_floor(spec: Spec, catalog: Catalog, rng: np.random.Generator, avoid: 
     return Floor(color=color, rgb=tuple(catalog.palette[color]), size=spec.floor.size)
 
 
+def object_scale(spec: Spec, asset: Asset, catalog: Catalog, rng: np.random.Generator) -> float:
+    """The scale an object is drawn at: `objects.scale` times its real-world size, or with
+    `objects.size_m` (Kubric's normalisation) its largest side drawn in meters."""
+    if spec.objects.size_m is None:
+        return uniform(rng, spec.objects.scale)
+    return uniform(rng, spec.objects.size_m) / float(np.max(catalog.geometry(asset.id).extents))
+
+
+def scale_bounds(spec: Spec, asset: Asset, catalog: Catalog) -> tuple[float, float]:
+    """The lowest and highest scale `object_scale` can give this asset."""
+    if spec.objects.size_m is None:
+        return bounds(spec.objects.scale)
+    lo, hi = bounds(spec.objects.size_m)
+    side = float(np.max(catalog.geometry(asset.id).extents))
+    return lo / side, hi / side
+
+
 def make_object(
     uid: str, asset: Asset, color: str | None, catalog: Catalog, colors: list[str], scale: float,
     rng: np.random.Generator,
@@ -196,7 +213,7 @@ def sample_scene(
     uid_of_pick: dict[int, str] = {}
     for k, i in enumerate(order):
         asset, color = picks[int(i)]
-        obj = make_object(f"o{k}", asset, color, catalog, colors, uniform(rng, spec.objects.scale), rng)
+        obj = make_object(f"o{k}", asset, color, catalog, colors, object_scale(spec, asset, catalog, rng), rng)
         objects.append(place(obj, objects, catalog, spec, camera, rng))
         uid_of_pick[int(i)] = obj.uid
     camera = frame_camera(camera, objects, catalog, spec, rng)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simedit.render.backends.base import DEFAULT_BACKEND
 from simedit.render.run.executors import DEFAULT_EXECUTOR
 from simedit.render.run.shard import Shard
 
@@ -25,7 +24,7 @@ class RunOptions:
     samples: int | None = None  # overrides the spec's samples per pixel
     force: bool = False
     target_region: bool = True  # render only the part of the target the edit can change
-    backend: str = DEFAULT_BACKEND
+    backend: str | None = None  # None: the spec's render.backend
     executor: str = DEFAULT_EXECUTOR
     address: str | None = None  # the cluster an executor joins (ray); None: start one on this machine
     shard: Shard | None = None  # render only this part of the run (`run/shard.py`)

@@ -32,6 +32,7 @@ from simedit.render.run.summary import summary_line
 from simedit.render.common.atomic import make_dir
 from simedit.render.rundir.contract import LOGS
 from simedit.render.rundir.writer import RunWriter, dict_hash, make_record
+from simedit.render.spec import Spec
 
 
 def default_workers(device: str) -> int:
@@ -103,9 +104,23 @@ class Progress:
             self.stall.check()  # raises in this slot's thread; the executor stops and re-raises
 
 
+# Spec fields added after run directories existed: left out of the run record (and its hash)
+# while at their default, so such directories still resume. (section, field, default)
+LATER_FIELDS = (("objects", "size_m", None), ("render", "backend", "cycles"))
+
+
+def record_dump(spec: Spec) -> dict:
+    dump = spec.model_dump(mode="json")
+    for section, name, default in LATER_FIELDS:
+        if dump[section].get(name, default) == default:
+            dump[section].pop(name, None)
+    return dump
+
+
 def render_settings(inputs: RunInputs, options: RunOptions, threads: int) -> RenderSettings:
     return RenderSettings(samples=inputs.spec.render.samples, denoise=inputs.spec.render.denoise, depth=options.depth,
-                          device=options.device, threads=threads, backend=options.backend,
+                          device=options.device, threads=threads,
+                          backend=options.backend or inputs.spec.render.backend,
                           region=options.target_region and not inputs.spec.render.denoise)
 
 
@@ -133,7 +148,7 @@ def run(options: RunOptions) -> int:
 
 
 def _run(options: RunOptions, inputs: RunInputs, planner, executor) -> int:
-    spec_dump = inputs.spec.model_dump(mode="json")
+    spec_dump = record_dump(inputs.spec)
     shard = options.shard
     n = shard.quota(options.n) if shard else options.n
     resources = executor.resources(options.device)

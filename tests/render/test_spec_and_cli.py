@@ -22,7 +22,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["rotation", "location", "count", "attribute", "stack", "mixed"])
+@pytest.mark.parametrize("name", ["rotation", "location", "count", "attribute", "stack", "mixed", "aurora_compat"])
 def test_shipped_specs_load_and_are_feasible(name):
     Planner(load_spec(ROOT / "scenes" / f"{name}.yaml"), load_catalog())
 
@@ -38,6 +38,9 @@ def test_shipped_specs_load_and_are_feasible(name):
         ("seed: 0\n", "edits", "required field is missing"),
         ("render: {width: wide}\nedits: [{kind: count}]", "render.width", "integer"),
         ("edits: [{kind: spin}]", "edits[0]", "does not match any of the expected tags"),
+        ("objects: {size_m: [2, 4], scale: 2}\nedits: [{kind: count}]", "objects", "objects.size_m replaces objects.scale"),
+        ("objects: {size_m: 0}\nedits: [{kind: count}]", "objects.size_m", "must be >= 0.01"),
+        ("render: {backend: vulkan}\nedits: [{kind: count}]", "render.backend", "unknown render backend 'vulkan'"),
     ],
 )
 def test_invalid_specs_name_file_and_field(tmp_path, text, field, words):
@@ -144,3 +147,39 @@ def test_no_usable_object_stops_with_a_clear_error(tmp_path):
     result = run_cli("--spec", str(spec), "--catalog", str(catalog), "--n", "3", "--dry-run", "--out", str(tmp_path / "p"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "no usable object left (3 skipped for missing files)" in result.stderr and "mine.yaml" in result.stderr
+
+
+def test_aurora_compat_renders_like_kubric_edit():
+    """scenes/aurora_compat.yaml: AURORA's camera at (0, -10, 15) looking at the origin, 512x512,
+    64 samples, and Kubric's object normalisation (largest side 2 to 4 m) through objects.size_m."""
+    import math
+
+    import numpy as np
+
+    spec = load_spec(ROOT / "scenes" / "aurora_compat.yaml")
+    assert (spec.render.width, spec.render.height, spec.render.samples) == (512, 512, 64)
+    catalog = load_catalog()
+    planner = Planner(spec, catalog)
+    sample = next(o.sample for o in map(planner.plan, range(5)) if o.sample is not None)
+    cam = sample.source.camera
+    assert np.allclose(cam.position, (0.0, -10.0, 15.0), atol=1e-4) and np.allclose(cam.look_at, (0, 0, 0))
+    assert math.degrees(cam.fov) == pytest.approx(2 * math.degrees(math.atan(18 / 35)), abs=1e-3)
+    for obj in sample.source.objects:
+        side = float(np.max(catalog.geometry(obj.asset_id).extents)) * obj.scale
+        if sample.edit.subtype != "size" or obj.uid not in sample.edit.objects:
+            assert 2.0 - 1e-6 <= side <= 4.0 + 1e-6
+
+
+def test_backend_from_the_spec_unless_the_cli_names_one(tmp_path):
+    from simedit.render.run.inputs import RunInputs
+    from simedit.render.run.options import RunOptions
+    from simedit.render.run.pipeline import record_dump, render_settings
+
+    path = write(tmp_path, "render: {backend: kubric}\nedits: [{kind: rotation}]")
+    inputs = RunInputs(load_spec(path), load_catalog(), str(path))
+    assert render_settings(inputs, RunOptions(spec=path, n=1, out=tmp_path), 1).backend == "kubric"
+    assert render_settings(inputs, RunOptions(spec=path, n=1, out=tmp_path, backend="cycles"), 1).backend == "cycles"
+    assert record_dump(inputs.spec)["render"]["backend"] == "kubric"
+    # fields added later stay out of the run record at their default: older run directories resume
+    plain = record_dump(load_spec(ROOT / "scenes" / "rotation.yaml"))
+    assert "backend" not in plain["render"] and "size_m" not in plain["objects"]

@@ -17,7 +17,7 @@ from simedit.render.masks import object_mask
 from simedit.render.plan.edits.base import (Change, EditContext, EditKind, Intent, count_named, pick,
                                             visible_enough)
 from simedit.render.plan.referring import group_name
-from simedit.render.plan.sampling import ObjectRequest, integer, make_object, next_uid, place, uniform
+from simedit.render.plan.sampling import ObjectRequest, integer, make_object, next_uid, object_scale, place, uniform
 from simedit.render.scene import Edit, Scene
 from simedit.render.spec import EditSpecBase, bounds
 
@@ -84,7 +84,7 @@ class CountKind(EditKind):
         added: list[str] = []
         for _ in range(n):
             obj = make_object(next_uid(target.objects), asset, intent.params["color"], ctx.catalog, ctx.colors,
-                              uniform(rng, ctx.spec.objects.scale), rng)
+                              object_scale(ctx.spec, asset, ctx.catalog, rng), rng)
             for _ in range(PLACE_TRIES):  # a spot where it shows: not behind others, not too far
                 target.objects.append(place(obj, target.objects, ctx.catalog, ctx.spec, target.camera, rng))
                 if visible_enough(target, obj.uid, ctx):

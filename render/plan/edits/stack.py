@@ -23,10 +23,9 @@ from simedit.render.masks import object_mask
 from simedit.render.plan.edits.base import (Arranged, Change, EditContext, EditKind, Intent, need_objects, pick,
                                             visible_enough)
 from simedit.render.plan.referring import ref
-from simedit.render.plan.sampling import ObjectRequest, fits, uniform
+from simedit.render.plan.sampling import ObjectRequest, fits, scale_bounds, uniform
 from simedit.render.poses import quat_matrix, resting_height, world_hull
 from simedit.render.scene import Edit, Scene, SceneObject, mask_value
-from simedit.render.spec import bounds
 
 SUPPORT_TAG = "support"
 CLEARANCE = 0.002  # m dropped onto the support, as objects are dropped onto the floor
@@ -63,7 +62,8 @@ def can_hold(support: Asset, obj: Asset, ctx: EditContext) -> bool:
     """Does `obj` fit on `support`'s top at every scale the spec may draw?"""
     if SUPPORT_TAG not in support.tags or support.name == obj.name:
         return False
-    lo, hi = bounds(ctx.spec.objects.scale)
+    hi = scale_bounds(ctx.spec, obj, ctx.catalog)[1]
+    lo = scale_bounds(ctx.spec, support, ctx.catalog)[0]
     return footprint_of(obj, ctx.catalog) * hi <= top_of(support).inradius_m * lo
 
 
