@@ -23,7 +23,7 @@ from simedit.render.masks import object_mask
 from simedit.render.plan.edits.base import (Arranged, Change, EditContext, EditKind, Intent, need_objects, pick,
                                             visible_enough)
 from simedit.render.plan.referring import ref
-from simedit.render.plan.sampling import ObjectRequest, fits, scale_bounds, uniform
+from simedit.render.plan.sampling import ObjectRequest, fits, frame_camera, scale_bounds, uniform
 from simedit.render.poses import quat_matrix, resting_height, world_hull
 from simedit.render.scene import Edit, Scene, SceneObject, mask_value
 
@@ -142,6 +142,7 @@ class StackKind(EditKind):
         a_uid, s_uid = required
         a, s = draft.get(a_uid), draft.get(s_uid)
         _place_on(a, s, ctx.catalog, ctx.edit_spec.subtypes.put_on.offset, rng)
+        draft.camera = frame_camera(draft.camera, draft.objects, ctx.catalog, ctx.spec, rng)  # the stack included
         if not cam.in_view(draft.camera, world_hull(a, ctx.catalog), ctx.spec.placement.margin_px):
             raise Reject("stack_out_of_view", a_uid)
         return Arranged(draft, contacts=[(a_uid, s_uid)])
@@ -156,14 +157,15 @@ class StackKind(EditKind):
                      and visible_enough(source, a.uid, ctx) and visible_enough(source, s.uid, ctx)]
             if not pairs:
                 raise Reject("no_stackable_pair")
-            a_uid, s_uid = pick(rng, pairs)
-            target = source.copy()
-            a = target.get(a_uid)
-            _place_on(a, target.get(s_uid), cat, ctx.edit_spec.subtypes.put_on.offset, rng)
-            if not cam.in_view(target.camera, world_hull(a, cat), ctx.spec.placement.margin_px):
-                raise Reject("move_blocked", f"{a_uid} on {s_uid} leaves the view")
-            edit = Edit(kind=self.name, subtype=subtype, objects=[a_uid], references=[s_uid])
-            return Change(edit=edit, target=target, movable=[a_uid], contacts=[(a_uid, s_uid)])
+            for k in rng.permutation(len(pairs)):  # the first pair whose stack stays in the frame
+                a_uid, s_uid = pairs[int(k)]
+                target = source.copy()
+                a = target.get(a_uid)
+                _place_on(a, target.get(s_uid), cat, ctx.edit_spec.subtypes.put_on.offset, rng)
+                if cam.in_view(target.camera, world_hull(a, cat), ctx.spec.placement.margin_px):
+                    edit = Edit(kind=self.name, subtype=subtype, objects=[a_uid], references=[s_uid])
+                    return Change(edit=edit, target=target, movable=[a_uid], contacts=[(a_uid, s_uid)])
+            raise Reject("move_blocked", "every stack would leave the view")
 
         pairs = [(a.uid, s.uid) for s in source.objects for a in source.objects
                  if a.uid != s.uid and on_top(a, s, cat)
