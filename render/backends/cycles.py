@@ -652,8 +652,8 @@ def _read_exr(path: Path, width: int, height: int, want_depth: bool,
     pixels = np.asarray(buf.get_pixels(oiio.FLOAT)).reshape(height, width, len(names))
 
     def channel(suffix: str) -> np.ndarray:
-        for i, name in enumerate(names):
-            if name.endswith(suffix):
+        for i, name in enumerate(names):  # "<view layer>.<pass>.<channel>": "Depth.Z" is not "Denoising Depth.Z"
+            if name.split(".", 1)[-1] == suffix:
                 return pixels[:, :, i]
         raise RuntimeError(f"rendered EXR {path} has no channel *{suffix}; has {names}")
 

@@ -121,7 +121,7 @@ def render_settings(inputs: RunInputs, options: RunOptions, threads: int) -> Ren
     return RenderSettings(samples=inputs.spec.render.samples, denoise=inputs.spec.render.denoise, depth=options.depth,
                           device=options.device, threads=threads,
                           backend=options.backend or inputs.spec.render.backend,
-                          region=options.target_region and not inputs.spec.render.denoise)
+                          region=options.target_region)
 
 
 def gpu_notices(options: RunOptions, plan: SlotPlan, local: bool, where: str) -> list[str]:

@@ -91,7 +91,7 @@ def test_list_builtin(capsys: pytest.CaptureFixture[str]) -> None:
     assert "soccer_ball" in text and "3 of 35 objects" in text
     assert main(["list", "--tag", "support"]) == 0
     text = capsys.readouterr().out
-    assert "book" in text and "coffee_mug" not in text and "6 of 35 objects" in text
+    assert "book" in text and "coffee_mug" not in text and "7 of 35 objects" in text
 
 
 @pytest.mark.slow
