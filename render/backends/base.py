@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from simedit.render.catalog.model import Catalog
 from simedit.render.common.errors import SimEditError
-from simedit.render.scene import Scene
+from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World
 
 # name -> "module:class"; add a backend with one line here
 BACKENDS: dict[str, str] = {
@@ -81,6 +82,64 @@ class Renderer(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SyncedRenderer(Renderer):
+    """A renderer that keeps one engine scene in step with the `Scene` it is asked to draw,
+    touching only what differs (the camera, the lights, the world, the floor, each object).
+    Subclasses build the parts; `sync` decides which to rebuild."""
+
+    def __init__(self, catalog: Catalog, settings: RenderSettings | None = None):
+        super().__init__(catalog, settings)
+        self._objects: dict[str, Any] = {}  # uid -> what the engine built for it
+        self._camera_spec: Camera | None = None  # what the engine scene holds now
+        self._lights_spec: list[Light] | None = None
+        self._world_spec: World | None = None
+        self._floor_spec: Floor | None = None
+
+    def sync(self, scene: Scene) -> None:
+        """Make the engine scene match `scene`, touching only parts that differ."""
+        uids = scene.uids()
+        if len(set(uids)) != len(uids):
+            raise SimEditError(f"duplicate object uids: {uids}", field="objects")
+        if scene.camera != self._camera_spec:
+            self._set_camera(scene.camera)
+        if scene.lights != self._lights_spec:
+            self._set_lights(scene.lights)
+        if scene.world != self._world_spec:
+            self._set_world(scene.world)
+        if scene.floor != self._floor_spec:
+            self._set_floor(scene.floor)
+        wanted = {o.uid: o for o in scene.objects}
+        for uid in [u for u in self._objects if u not in wanted]:
+            self._remove_object(uid)
+        for uid, spec in wanted.items():
+            if uid in self._objects:
+                self._update_object(self._objects[uid], spec)
+            else:
+                self._add_object(spec)
+
+    # each sets the matching `_*_spec` (or `_objects` entry) to what it built
+    @abstractmethod
+    def _set_camera(self, cam: Camera) -> None: ...
+
+    @abstractmethod
+    def _set_lights(self, lights: list[Light]) -> None: ...
+
+    @abstractmethod
+    def _set_world(self, world: World) -> None: ...
+
+    @abstractmethod
+    def _set_floor(self, floor: Floor) -> None: ...
+
+    @abstractmethod
+    def _add_object(self, spec: SceneObject) -> None: ...
+
+    @abstractmethod
+    def _update_object(self, built: Any, spec: SceneObject) -> None: ...
+
+    @abstractmethod
+    def _remove_object(self, uid: str) -> None: ...
 
 
 def renderer_class(name: str) -> type[Renderer]:

@@ -28,7 +28,7 @@ import numpy as np
 from simedit.render.camera import rotation_matrix
 from simedit.render.common.colorspace import linear_to_srgb8
 from simedit.render.catalog.model import Asset, Catalog
-from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings
+from simedit.render.backends.base import RenderOutput, RenderSettings, SyncedRenderer
 from simedit.render.backends.oidn import Denoiser, Passes
 from simedit.render.common.errors import SimEditError
 from simedit.render.region import Region, edit_region
@@ -78,7 +78,7 @@ class _Built:
     materials: list[Any] = field(default_factory=list)  # bpy Materials owned by this object
 
 
-class CyclesRenderer(Renderer):
+class CyclesRenderer(SyncedRenderer):
     """Owns the process's Blender scene. Not thread-safe; one per process."""
 
     def __init__(self, catalog: Catalog, settings: RenderSettings | None = None):
@@ -87,11 +87,7 @@ class CyclesRenderer(Renderer):
         self._meshes: dict[str, bpy.types.Mesh] = {}
         self._asset_materials: dict[str, bpy.types.Material] = {}  # textured assets' shared material
         self._objects: dict[str, _Built] = {}
-        self._camera_spec: Camera | None = None
-        self._lights_spec: list[Light] | None = None
         self._lights: list[bpy.types.Object] = []
-        self._world_spec: World | None = None
-        self._floor_spec: Floor | None = None
         self._hdri_peaks: dict[str, tuple[float, float]] = {}  # azimuth, elevation of each map's brightest spot
         self._tmp = Path(tempfile.mkdtemp(prefix="simedit-render-"))
         self._denoiser = Denoiser(self.settings.threads) if self.settings.denoise else None
@@ -139,28 +135,6 @@ class CyclesRenderer(Renderer):
         if tgt.depth is not None:
             tgt.depth[box] = crop.depth
         return src, tgt
-
-    def sync(self, scene: Scene) -> None:
-        """Make the Blender scene match `scene`, touching only datablocks that differ."""
-        uids = scene.uids()
-        if len(set(uids)) != len(uids):
-            raise SimEditError(f"duplicate object uids: {uids}", field="objects")
-        if scene.camera != self._camera_spec:
-            self._set_camera(scene.camera)
-        if scene.lights != self._lights_spec:
-            self._set_lights(scene.lights)
-        if scene.world != self._world_spec:
-            self._set_world(scene.world)
-        if scene.floor != self._floor_spec:
-            self._set_floor(scene.floor)
-        wanted = {o.uid: o for o in scene.objects}
-        for uid in [u for u in self._objects if u not in wanted]:
-            self._remove_object(uid)
-        for uid, spec in wanted.items():
-            if uid in self._objects:
-                self._update_object(self._objects[uid], spec)
-            else:
-                self._add_object(spec)
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from simedit.render.backends.base import Renderer, RenderOutput, RenderSettings
+from simedit.render.backends.base import RenderOutput, RenderSettings, SyncedRenderer
 from simedit.render.catalog.model import Catalog
 from simedit.render.common.errors import SimEditError
 from simedit.render.scene import Camera, Floor, Light, Scene, SceneObject, World, mask_value
@@ -62,7 +62,7 @@ class _Built:
     blender_materials: list[Any] = field(default_factory=list)  # bpy materials we made (textures)
 
 
-class KubricRenderer(Renderer):
+class KubricRenderer(SyncedRenderer):
     """Owns the process's Kubric scene and renderer. Not thread-safe; one per process."""
 
     def __init__(self, catalog: Catalog, settings: RenderSettings | None = None):
@@ -91,11 +91,7 @@ class KubricRenderer(Renderer):
         # With it on, two plain scripts writing to a pipe deadlocked in a futex after rendering.
         self._configure(self.settings)
         self._objects: dict[str, _Built] = {}
-        self._camera_spec: Camera | None = None
-        self._lights_spec: list[Light] | None = None
         self._lights: list[Any] = []
-        self._world_spec: World | None = None
-        self._floor_spec: Floor | None = None
         self._floor: Any = None
         self._asset_materials: dict[str, Any] = {}
         self.camera = kb.PerspectiveCamera(name="camera")
@@ -125,36 +121,19 @@ class KubricRenderer(Renderer):
         out.engine_seconds = engine
         return out
 
-    def sync(self, scene: Scene) -> None:
-        uids = scene.uids()
-        if len(set(uids)) != len(uids):
-            raise SimEditError(f"duplicate object uids: {uids}", field="objects")
-        if scene.camera != self._camera_spec:
-            self._set_camera(scene.camera)
-        if scene.lights != self._lights_spec:
-            self._set_lights(scene.lights)
-        if scene.world != self._world_spec:
-            self._set_world(scene.world)
-        if scene.floor != self._floor_spec:
-            self._set_floor(scene.floor)
-        wanted = {o.uid: o for o in scene.objects}
-        for uid in [u for u in self._objects if u not in wanted]:
-            self._remove_object(uid)
-        for uid, spec in wanted.items():
-            built = self._objects.get(uid)
-            if built is None:
-                self._add_object(spec)
-            elif spec.asset_id != built.spec.asset_id or (spec.rgb, spec.color) != (built.spec.rgb, built.spec.color):
-                if built.material is not None and spec.asset_id == built.spec.asset_id and self._is_solid(spec):
-                    built.material.color = kb.Color(*spec.rgb, 1.0)  # same mesh, new paint
-                    self._set_pose(built.kb_obj, spec)
-                    built.spec = spec
-                else:
-                    self._remove_object(uid)
-                    self._add_object(spec)
-            elif (spec.position, spec.rotation, spec.scale) != (built.spec.position, built.spec.rotation, built.spec.scale):
+    def _update_object(self, built: _Built, spec: SceneObject) -> None:
+        uid = spec.uid
+        if spec.asset_id != built.spec.asset_id or (spec.rgb, spec.color) != (built.spec.rgb, built.spec.color):
+            if built.material is not None and spec.asset_id == built.spec.asset_id and self._is_solid(spec):
+                built.material.color = kb.Color(*spec.rgb, 1.0)  # same mesh, new paint
                 self._set_pose(built.kb_obj, spec)
                 built.spec = spec
+            else:
+                self._remove_object(uid)
+                self._add_object(spec)
+        elif (spec.position, spec.rotation, spec.scale) != (built.spec.position, built.spec.rotation, built.spec.scale):
+            self._set_pose(built.kb_obj, spec)
+            built.spec = spec
 
     def close(self) -> None:
         for handlers, fn in ((bpy.app.handlers.render_init, self._on_render_init),

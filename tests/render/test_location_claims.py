@@ -91,7 +91,7 @@ def test_a_relation_that_already_holds_is_never_the_claim(ctx):
     reasons = set()
     for seed in range(20):
         try:
-            change = kind._candidate("relative", 2, source, strict, np.random.default_rng(seed))
+            change = kind._candidate("relative", source.uids(), 2, source, strict, np.random.default_rng(seed))
         except Reject as r:
             reasons.add(r.reason)
             continue
@@ -101,7 +101,7 @@ def test_a_relation_that_already_holds_is_never_the_claim(ctx):
     chosen = set()
     for seed in range(40):
         try:
-            change = kind._candidate("relative", 2, source, ctx, np.random.default_rng(seed))
+            change = kind._candidate("relative", source.uids(), 2, source, ctx, np.random.default_rng(seed))
         except Reject:
             continue
         a, b = change.edit.objects[0], change.edit.references[0]

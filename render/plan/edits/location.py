@@ -109,19 +109,21 @@ class LocationKind(EditKind):
         n = 2 if subtype in PAIRS else 1
         if len(source.objects) < n:
             raise Reject("too_few_objects", subtype)
+        # objects large enough in the image to move or refer to: the same for every candidate
+        seen = [o.uid for o in source.objects if visible_enough(source, o.uid, ctx)]
+        if len(seen) < n:
+            raise Reject("too_small", f"fewer than {n} objects large enough in the image")
         reason = Reject("move_blocked")
         for _ in range(MOVE_TRIES):
             try:
-                return self._candidate(subtype, n, source, ctx, rng)
+                return self._candidate(subtype, seen, n, source, ctx, rng)
             except Reject as r:
                 reason = r
         raise reason
 
-    def _candidate(self, subtype: str, n: int, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
+    def _candidate(self, subtype: str, seen: list[str], n: int, source: Scene, ctx: EditContext,
+                   rng: np.random.Generator) -> Change:
         sub = getattr(ctx.edit_spec.subtypes, subtype)
-        seen = [o.uid for o in source.objects if visible_enough(source, o.uid, ctx)]
-        if len(seen) < n:
-            raise Reject("too_small", f"fewer than {n} objects large enough in the image")
         uids = [seen[int(i)] for i in rng.permutation(len(seen))[:n]]
         target = source.copy()
         dirs = cam.ground_directions(source.camera)
