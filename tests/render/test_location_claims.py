@@ -109,3 +109,19 @@ def test_a_relation_that_already_holds_is_never_the_claim(ctx):
         assert not relation_holds(direction, source, a, b, ctx.edit_spec.min_shift * CAM.width), direction
         chosen.add((a, direction))
     assert ("o0", "left_of") not in chosen and ("o1", "right_of") not in chosen and chosen
+
+
+def test_attract_finds_the_factor_that_fits(ctx):
+    """A mug and a bowl 27.7 cm apart can come together only to a factor of about 0.57 or more
+    (their footprints plus `placement.min_gap`); the spec allows [0.35, 0.6]. Every attempt must
+    find a factor in that narrow band rather than give up after one draw."""
+    from simedit.render.poses import footprint_radius
+
+    lo, hi = ctx.edit_spec.subtypes.attract.factor
+    source = scene((-0.1385, 0.0), (0.1385, 0.0))
+    a, b = source.objects
+    need = (footprint_radius(a, ctx.catalog) + footprint_radius(b, ctx.catalog) + ctx.spec.placement.min_gap) / 0.277
+    assert lo < need < hi
+    for seed in range(10):
+        change = KINDS["location"]._candidate("attract", source.uids(), 2, source, ctx, np.random.default_rng(seed))
+        assert need <= change.edit.params["factor"] <= hi

@@ -26,6 +26,7 @@ from simedit.render.spec import bounds
 
 PAIRS = ("relative", "attract", "repel", "swap")
 MOVE_TRIES = 12  # candidate moves drawn before the attempt is rejected
+FACTOR_TRIES = 6  # attract/repel factors tried for one pair
 DEPTH_MARGIN = 0.03  # m: "in front of"/"closer" must be clearly nearer to the camera
 RELATIVE_DIRECTION = {"left_of": "left", "right_of": "right", "in_front_of": "in_front", "behind": "behind"}
 ABSOLUTE_DIRECTION = {"left": "left", "right": "right", "closer": "in_front", "further": "behind"}
@@ -81,12 +82,19 @@ def _move(obj: SceneObject, xy: np.ndarray) -> None:
     obj.position = (float(xy[0]), float(xy[1]), obj.position[2])
 
 
-def _require_fit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> None:
-    """Each moved object must fit among all others (moved ones included) at its new place."""
+def _misfit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> str | None:
+    """The first moved object that does not fit among all others (moved ones included) at its
+    new place, or None."""
     for obj in moved:
         others = [o for o in target.objects if o.uid != obj.uid]
         if not fits(obj, others, ctx.catalog, ctx.spec, target.camera, in_area=False):
-            raise Reject("move_blocked", f"{obj.uid} collides or leaves the view")
+            return obj.uid
+    return None
+
+
+def _require_fit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> None:
+    if (uid := _misfit(moved, target, ctx)) is not None:
+        raise Reject("move_blocked", f"{uid} collides or leaves the view")
 
 
 class LocationKind(EditKind):
@@ -150,11 +158,16 @@ class LocationKind(EditKind):
         elif subtype in ("attract", "repel"):
             a, b = uids
             pa, pb = (np.asarray(source.get(u).position[:2]) for u in uids)
-            factor = uniform(rng, sub.factor)
             mid = (pa + pb) / 2
-            _move(target.get(a), mid + (pa - mid) * factor)
-            _move(target.get(b), mid + (pb - mid) * factor)
-            params["factor"], moved = factor, [a, b]
+            # a drawn factor, else the first of a spread over the spec's range that fits: how far
+            # a pair can come together or spread apart depends on where it stands
+            lo, hi = bounds(sub.factor)
+            for factor in [uniform(rng, sub.factor), *rng.permutation(np.linspace(lo, hi, FACTOR_TRIES))]:
+                _move(target.get(a), mid + (pa - mid) * factor)
+                _move(target.get(b), mid + (pb - mid) * factor)
+                if _misfit([target.get(a), target.get(b)], target, ctx) is None:
+                    break
+            params["factor"], moved = float(factor), [a, b]
         else:  # swap: each takes the other's spot on the floor, keeping its own height and pose
             a, b = uids
             if source.get(a).name == source.get(b).name:  # same asset, same colour: nothing would show

@@ -10,21 +10,23 @@ the top; on the masks, the pixels just below the object's outline belong to the 
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
 import numpy as np
+from scipy.spatial import ConvexHull
 
 from simedit.render import camera as cam
 from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.catalog.tags import asset_mesh, top_surface
 from simedit.render.common.errors import Reject
-from simedit.render.masks import object_mask
+from simedit.render.masks import object_mask, planned_mask
 from simedit.render.plan.edits.base import (Arranged, Change, EditContext, EditKind, Intent, need_objects, pick,
                                             visible_enough)
 from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import ObjectRequest, fits, frame_camera, scale_bounds, uniform
-from simedit.render.poses import quat_matrix, resting_height, world_hull
+from simedit.render.poses import quat_matrix, resting_height, world_hull, yaw_quat
 from simedit.render.scene import Edit, Scene, SceneObject, mask_value
 
 SUPPORT_TAG = "support"
@@ -33,14 +35,21 @@ REST_TOLERANCE = 0.012  # m between the object's lowest point and the support's 
 FLOOR_TOLERANCE = 0.006  # m: the object's lowest point is on the floor
 UPRIGHT_COS = math.cos(math.radians(10))  # a support must stand upright for its top to be a table
 MOVE_TRIES = 16  # floor spots tried for take_off
-MIN_STACKED_EXTENT = 0.07  # m: objects at least this long are preferred on top of another
+STACK_TRIES = 6  # stacks tried for a take_off source
+# m^2 an object shows the camera (`seen_area`) for it to be preferred on top of another: a soda can
+# shows 0.0075, a domino 0.0042, which a camera framing a whole table makes too small to see
+MIN_STACKED_AREA = 0.0065
+SEEN_ELEVATION = math.radians(42)  # the middle of the shipped specs' camera elevations
 # On the masks: share of the object's outline columns whose pixel just below is the support
 ON_SHARE = 0.6  # put_on target / take_off source: at least this much
 OFF_SHARE = 0.1  # take_off target: at most this much (clear of the support)
 BEFORE_SHARE = 0.3  # put_on source: it was not already seen on the support
+PLAN_MARGIN = 0.05  # the planner asks this much more of the shares on its hull masks (they match
+# the rendered ones to 0.02 on a 20-pair run)
 
 _tops: dict[Asset, Any] = {}
 _radii: dict[Asset, float] = {}
+_seen: dict[Asset, float] = {}
 
 
 def top_of(asset: Asset) -> Any:
@@ -56,6 +65,20 @@ def footprint_of(asset: Asset, catalog: Catalog) -> float:
     if asset not in _radii:
         _radii[asset] = float(np.max(np.linalg.norm(catalog.geometry(asset.id).hull[:, :2], axis=1)))
     return _radii[asset]
+
+
+def seen_area(asset: Asset, catalog: Catalog) -> float:
+    """The area the upright asset shows a camera SEEN_ELEVATION above the floor, averaged over its
+    yaw (m^2 at scale 1, orthographic): how large it looks next to other objects."""
+    if asset not in _seen:
+        hull = catalog.geometry(asset.id).hull
+        up = np.array([0.0, math.sin(SEEN_ELEVATION), math.cos(SEEN_ELEVATION)])
+        areas = []
+        for yaw in np.linspace(0, math.pi, 8, endpoint=False):
+            pts = hull @ quat_matrix(yaw_quat(float(yaw))).T
+            areas.append(ConvexHull(np.c_[pts[:, 0], pts @ up]).volume)  # a 2D hull's volume is its area
+        _seen[asset] = float(np.mean(areas))
+    return _seen[asset]
 
 
 def can_hold(support: Asset, obj: Asset, ctx: EditContext) -> bool:
@@ -94,13 +117,36 @@ def on_floor(a: SceneObject, catalog: Catalog) -> bool:
 
 
 def _place_on(a: SceneObject, s: SceneObject, catalog: Catalog, offset_share: float, rng: np.random.Generator) -> None:
-    """Put `a` (upright) over `s`'s top, dropped from CLEARANCE above it."""
+    """Put `a` (upright) over `s`'s top, dropped from CLEARANCE above it, off the top's center by
+    up to `offset_share` of the room there."""
     center, top_z, inradius = _top_world(s, catalog)
     room = max(0.0, inradius - footprint_of(catalog.get(a.asset_id), catalog) * a.scale) * offset_share
     angle, radius = rng.uniform(0, 2 * math.pi), room * math.sqrt(rng.uniform(0, 1))
     x, y = center + radius * np.array([math.cos(angle), math.sin(angle)])
     lowest = float(world_hull(a, catalog)[:, 2].min()) - a.position[2]
     a.position = (float(x), float(y), top_z - lowest + CLEARANCE)
+
+
+def _centered_on(a: SceneObject, s: SceneObject, catalog: Catalog) -> SceneObject:
+    """A copy of `a` standing on the middle of `s`'s top: where a put_on brings it, for framing."""
+    center, top_z, _ = _top_world(s, catalog)
+    out = copy.deepcopy(a)
+    lowest = float(world_hull(a, catalog)[:, 2].min()) - a.position[2]
+    out.position = (float(center[0]), float(center[1]), top_z - lowest + CLEARANCE)
+    return out
+
+
+def _stack_seen(scene: Scene, a_uid: str, s_uid: str, ctx: EditContext, on: bool) -> bool:
+    """Will the render show it: both objects visible enough, and the pixels just below `a`'s
+    outline on the support (`on`) or clear of it (judged on the planned hull mask with a margin
+    over the verifier's shares, as hulls are a little larger than the objects)."""
+    if not (visible_enough(scene, a_uid, ctx) and visible_enough(scene, s_uid, ctx)):
+        return False
+    mask = planned_mask(scene, ctx.catalog)
+    share = _share_below(mask, a_uid, mask_value(s_uid))
+    if on:
+        return share >= ON_SHARE + PLAN_MARGIN
+    return share <= OFF_SHARE - PLAN_MARGIN and _share_below(mask, a_uid, 0) >= 0.5 + PLAN_MARGIN
 
 
 def _share_below(mask: np.ndarray, uid: str, value: int) -> float:
@@ -131,21 +177,39 @@ class StackKind(EditKind):
         support = pick(rng, supports)
         held = [a for a in ctx.pool if can_hold(support, a, ctx)]
         # an object a few centimetres across on top of a box is too small to see the edit
-        seen = [a for a in held if float(np.ptp(ctx.catalog.geometry(a.id).hull, axis=0).max()) >= MIN_STACKED_EXTENT]
+        seen = [a for a in held if seen_area(a, ctx.catalog) * scale_bounds(ctx.spec, a, ctx.catalog)[0] ** 2
+                >= MIN_STACKED_AREA]
         obj = pick(rng, seen or held)
         return Intent(requests=[ObjectRequest(obj.id, None), ObjectRequest(support.id, None)])
 
     def arrange_source(self, subtype: str, intent: Intent, draft: Scene, required: list[str], ctx: EditContext,
                        rng: np.random.Generator) -> Arranged:
-        if subtype != "take_off":
-            return Arranged(draft)
+        """The requested pair, else another pair the draft's objects can stack: the first that
+        the render will show (`_stack_seen`) with the camera framed on the stack too."""
+        cat = ctx.catalog
         a_uid, s_uid = required
-        a, s = draft.get(a_uid), draft.get(s_uid)
-        _place_on(a, s, ctx.catalog, ctx.edit_spec.subtypes.put_on.offset, rng)
-        draft.camera = frame_camera(draft.camera, draft.objects, ctx.catalog, ctx.spec, rng)  # the stack included
-        if not cam.in_view(draft.camera, world_hull(a, ctx.catalog), ctx.spec.placement.margin_px):
-            raise Reject("stack_out_of_view", a_uid)
-        return Arranged(draft, contacts=[(a_uid, s_uid)])
+        others = [(o.uid, t.uid) for t in draft.objects for o in draft.objects
+                  if (o.uid, t.uid) != (a_uid, s_uid) and o.uid != t.uid
+                  and can_hold(cat.get(t.asset_id), cat.get(o.asset_id), ctx)
+                  and footprint_of(cat.get(o.asset_id), cat) * o.scale <= _top_world(t, cat)[2]]
+        tries = [(a_uid, s_uid)] + [others[int(k)] for k in rng.permutation(len(others))][:STACK_TRIES - 1]
+        for o_uid, t_uid in tries:
+            scene = draft.copy()
+            if subtype == "put_on":  # framed with the stack the edit will build, to keep it in the picture
+                lifted = _centered_on(scene.get(o_uid), scene.get(t_uid), cat)
+                scene.camera = frame_camera(scene.camera, [*scene.objects, lifted], cat, ctx.spec, rng)
+                stacked = scene.copy()
+                stacked.objects = [lifted if o.uid == o_uid else o for o in stacked.objects]
+                if visible_enough(scene, o_uid, ctx) and _stack_seen(stacked, o_uid, t_uid, ctx, on=True):
+                    intent.params["pair"] = (o_uid, t_uid)  # apply tries this pair first
+                    return Arranged(scene)
+                continue
+            _place_on(scene.get(o_uid), scene.get(t_uid), cat, ctx.edit_spec.subtypes.put_on.offset, rng)
+            scene.camera = frame_camera(scene.camera, scene.objects, cat, ctx.spec, rng)  # the stack included
+            if cam.in_view(scene.camera, world_hull(scene.get(o_uid), cat), ctx.spec.placement.margin_px) \
+                    and _stack_seen(scene, o_uid, t_uid, ctx, on=True):
+                return Arranged(scene, contacts=[(o_uid, t_uid)])
+        raise Reject("stack_not_seen", f"{a_uid} on {s_uid}")
 
     def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
         cat = ctx.catalog
@@ -157,15 +221,21 @@ class StackKind(EditKind):
                      and visible_enough(source, a.uid, ctx) and visible_enough(source, s.uid, ctx)]
             if not pairs:
                 raise Reject("no_stackable_pair")
-            for k in rng.permutation(len(pairs)):  # the first pair whose stack stays in the frame
-                a_uid, s_uid = pairs[int(k)]
+            wanted = tuple(intent.params.get("pair", ()))
+            order = [pairs[int(k)] for k in rng.permutation(len(pairs))]
+            order.sort(key=lambda p: p != wanted)  # the pair the camera was framed for first
+            seen_before = planned_mask(source, cat)
+            for a_uid, s_uid in order:  # the first stack that stays in the frame and reads as one
+                if _share_below(seen_before, a_uid, mask_value(s_uid)) > BEFORE_SHARE - PLAN_MARGIN:
+                    continue  # it already looks as if it stood on the support
                 target = source.copy()
                 a = target.get(a_uid)
                 _place_on(a, target.get(s_uid), cat, ctx.edit_spec.subtypes.put_on.offset, rng)
-                if cam.in_view(target.camera, world_hull(a, cat), ctx.spec.placement.margin_px):
+                if cam.in_view(target.camera, world_hull(a, cat), ctx.spec.placement.margin_px) \
+                        and _stack_seen(target, a_uid, s_uid, ctx, on=True):
                     edit = Edit(kind=self.name, subtype=subtype, objects=[a_uid], references=[s_uid])
                     return Change(edit=edit, target=target, movable=[a_uid], contacts=[(a_uid, s_uid)])
-            raise Reject("move_blocked", "every stack would leave the view")
+            raise Reject("move_blocked", "no stack in the frame that the render would show")
 
         pairs = [(a.uid, s.uid) for s in source.objects for a in source.objects
                  if a.uid != s.uid and on_top(a, s, cat)
@@ -183,10 +253,10 @@ class StackKind(EditKind):
             a.position = (s.position[0] + dist * math.cos(angle), s.position[1] + dist * math.sin(angle), a.position[2])
             a.position = (a.position[0], a.position[1], resting_height(a, cat))
             if fits(a, [o for o in target.objects if o.uid != a_uid], cat, ctx.spec, target.camera, in_area=False) \
-                    and visible_enough(target, a_uid, ctx) and visible_enough(target, s_uid, ctx):
+                    and _stack_seen(target, a_uid, s_uid, ctx, on=False):
                 edit = Edit(kind=self.name, subtype=subtype, objects=[a_uid], references=[s_uid])
                 return Change(edit=edit, target=target, movable=[a_uid])
-        raise Reject("move_blocked", f"no free floor beside {s_uid}")
+        raise Reject("move_blocked", f"no free floor beside {s_uid} where the render shows it off")
 
     def check_plan(self, edit: Edit, source: Scene, target: Scene, ctx: EditContext) -> None:
         cat = ctx.catalog
