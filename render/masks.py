@@ -79,9 +79,9 @@ def unoccluded_share(scene: Scene, uid: str, catalog: Catalog) -> float:
 
 
 def planned_mask(scene: Scene, catalog: Catalog) -> np.ndarray:
-    """The instance mask the render will about give, before rendering: each object's projected
-    hull painted far to near (by its center's depth) with its mask value, 0 for the floor. The
-    planner judges claims that read the masks on it (e.g. what an object stands on)."""
+    """An estimate of the instance mask the render will give, before rendering: each object's
+    projected hull painted far to near (by its center's depth) with its mask value, 0 for the
+    floor. The planner judges claims that read the masks on it (e.g. what an object stands on)."""
     out = np.zeros((scene.camera.height, scene.camera.width), np.uint16)
     centers = np.array([o.position for o in scene.objects], float).reshape(-1, 3)
     for k in np.argsort(-cam.depth(scene.camera, centers), kind="stable"):

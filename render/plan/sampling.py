@@ -203,7 +203,11 @@ def sample_scene(
     stands out from the required objects' colours and from `avoid` (colours the edit brings in)."""
     camera = sample_camera(spec, rng)
     lights, world = sample_lighting(spec, rng)
-    floor = sample_floor(spec, catalog, rng, [r.color for r in required if r.color] + list(avoid))
+    # the floor stands out from the edit's objects: their drawn colours, and the colour word of
+    # the textured ones (a brown wooden block on a brown floor)
+    fixed = [catalog.get(r.asset_id).color for r in required if r.color is None and not catalog.get(r.asset_id).colorable]
+    avoid = [r.color for r in required if r.color] + [w for w in fixed if w in catalog.palette] + list(avoid)
+    floor = sample_floor(spec, catalog, rng, avoid)
     colors = clear_of_floor(colors, catalog.palette, floor.rgb)
     count = max(integer(rng, spec.objects.count), len(required))
     picks = [(catalog.get(r.asset_id), r.color) for r in required]

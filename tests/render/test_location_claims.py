@@ -3,6 +3,7 @@ verifier's left/right/front/behind, and a source where a relation already holds 
 (a move must never claim what was already true)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,6 +120,7 @@ def test_attract_finds_the_factor_that_fits(ctx):
 
     lo, hi = ctx.edit_spec.subtypes.attract.factor
     source = scene((-0.1385, 0.0), (0.1385, 0.0))
+    source.camera = dataclasses.replace(CAM, position=(0.0, -0.9, 0.7))  # from CAM the mug is at the visibility floor
     a, b = source.objects
     need = (footprint_radius(a, ctx.catalog) + footprint_radius(b, ctx.catalog) + ctx.spec.placement.min_gap) / 0.277
     assert lo < need < hi

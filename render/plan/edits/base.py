@@ -21,6 +21,7 @@ from simedit.render import camera as cam
 from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.common.errors import SimEditError
 from simedit.render.masks import unoccluded_share
+from simedit.render.plan.appearance import shown, silhouette_fill
 from simedit.render.plan.sampling import ObjectRequest
 from simedit.render.poses import world_hull
 from simedit.render.scene import Camera, Edit, Scene, SceneObject
@@ -167,7 +168,8 @@ def eligible_assets(kind: EditKind, subtype: str, ctx: EditContext) -> list[Asse
 
 def request_one(kind: EditKind, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
     """The common intent: one object the subtype can act on."""
-    return Intent(requests=[ObjectRequest(pick(rng, eligible_assets(kind, subtype, ctx)).id, None)])
+    return Intent(requests=[ObjectRequest(pick(rng, shown(eligible_assets(kind, subtype, ctx), ctx.spec, ctx.catalog)).id,
+                                          None)])
 
 
 def eligible_objects(kind: EditKind, subtype: str, scene: Scene, ctx: EditContext) -> list[str]:
@@ -188,7 +190,8 @@ def large_enough(obj: SceneObject, camera: Camera, ctx: EditContext) -> bool:
     (`verify.min_visible_px`, stated at 256x256 and scaled with the image area), which the
     verifier checks again on the rendered masks."""
     floor = ctx.spec.verify.min_visible_px * camera.width * camera.height / 256**2
-    return cam.projected_area(camera, world_hull(obj, ctx.catalog)) >= floor
+    hull_area = cam.projected_area(camera, world_hull(obj, ctx.catalog))
+    return hull_area * silhouette_fill(ctx.catalog.get(obj.asset_id)) >= floor  # a ring shows less than its hull
 
 
 def need_objects(edit: Edit, n_objects: int, n_refs: int = 0) -> None:

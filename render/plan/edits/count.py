@@ -7,6 +7,7 @@ need no referring expressions.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -14,11 +15,13 @@ import numpy as np
 from simedit.render.catalog.model import Asset
 from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import object_mask
-from simedit.render.plan.edits.base import (Change, EditContext, EditKind, Intent, count_named, pick,
+from simedit.render.plan.appearance import shown
+from simedit.render.plan.edits.base import (Arranged, Change, EditContext, EditKind, Intent, count_named, pick,
                                             visible_enough)
 from simedit.render.plan.referring import group_name
-from simedit.render.plan.sampling import ObjectRequest, integer, make_object, next_uid, object_scale, place, uniform
-from simedit.render.scene import Edit, Scene
+from simedit.render.plan.sampling import ObjectRequest, fits, frame_camera, integer, make_object, next_uid, object_scale
+from simedit.render.poses import footprint_radius, resting_height
+from simedit.render.scene import Edit, Scene, SceneObject
 from simedit.render.spec import EditSpecBase, bounds
 
 PLACE_TRIES = 6  # floor spots tried for each added object to be large enough in the image
@@ -40,6 +43,21 @@ def _n_of(edit: Edit) -> int:
     return n
 
 
+def _free_spot(obj: SceneObject, scene: Scene, ctx: EditContext, rng: np.random.Generator) -> bool:
+    """Put `obj` on a free floor spot in view: in the placement area grown by the object's
+    footprint (a large object added to a full table may stand at its edge; the camera is framed
+    afterwards), clear of the others. False when none of `placement.max_tries` spots is."""
+    (x0, x1), (y0, y1) = ctx.spec.placement.area
+    grow = footprint_radius(obj, ctx.catalog)
+    for _ in range(ctx.spec.placement.max_tries):
+        x, y = float(rng.uniform(x0 - grow, x1 + grow)), float(rng.uniform(y0 - grow, y1 + grow))
+        obj.position = (x, y, 0.0)
+        obj.position = (x, y, resting_height(obj, ctx.catalog))
+        if fits(obj, scene.objects, ctx.catalog, ctx.spec, scene.camera, in_area=False):
+            return True
+    return False
+
+
 class CountKind(EditKind):
     name = "count"
     subtypes = ("add", "remove")
@@ -53,7 +71,7 @@ class CountKind(EditKind):
 
     def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
         n = integer(rng, getattr(ctx.edit_spec.subtypes, subtype).n)
-        asset = pick(rng, ctx.pool)
+        asset = pick(rng, shown(ctx.pool, ctx.spec, ctx.catalog))  # not a pencil a few pixels long
         color = _color(asset, ctx, rng)
         if subtype == "remove":
             copies = n + int(rng.integers(0, 2))  # sometimes one stays behind: "remove two of the ..."
@@ -61,6 +79,33 @@ class CountKind(EditKind):
         # add: half the time the added object is already in the scene ("add another red mug")
         existing = [ObjectRequest(asset.id, color)] if rng.random() < 0.5 else []
         return Intent(existing, {"n": n, "asset_id": asset.id, "color": color}, colors=[color] if color else [])
+
+    def arrange_source(self, subtype: str, intent: Intent, draft: Scene, required: list[str], ctx: EditContext,
+                       rng: np.random.Generator) -> Arranged:
+        """For `add`: choose where the new objects will stand before the source settles, and frame
+        the camera on the scene with them, so that they have room and stay in the picture; the
+        spots are kept in the intent for `apply` (which places them anew if they no longer fit)."""
+        if subtype != "add":
+            return Arranged(draft)
+        asset = ctx.catalog.get(intent.params["asset_id"])
+        for _ in range(PLACE_TRIES):
+            scene = draft.copy()
+            added: list[SceneObject] = []
+            for _ in range(intent.params["n"]):
+                obj = make_object(next_uid(scene.objects), asset, intent.params["color"], ctx.catalog, ctx.colors,
+                                  object_scale(ctx.spec, asset, ctx.catalog, rng), rng)
+                if not _free_spot(obj, scene, ctx, rng):
+                    break
+                scene.objects.append(obj)
+                added.append(obj)
+            if len(added) < intent.params["n"]:
+                continue
+            scene.camera = frame_camera(scene.camera, scene.objects, ctx.catalog, ctx.spec, rng)
+            if all(visible_enough(scene, o.uid, ctx) for o in added):
+                intent.params["added"] = added
+                draft.camera = scene.camera
+                return Arranged(draft)
+        return Arranged(draft)  # `apply` looks for spots itself
 
     def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
         n = intent.params["n"]
@@ -82,11 +127,22 @@ class CountKind(EditKind):
 
         asset = ctx.catalog.get(intent.params["asset_id"])
         added: list[str] = []
-        for _ in range(n):
+        for obj in [copy.deepcopy(o) for o in intent.params.get("added", [])]:
+            # the spots chosen when the camera was framed, while the settled source leaves them free
+            if not fits(obj, target.objects, ctx.catalog, ctx.spec, target.camera, in_area=False):
+                break
+            target.objects.append(obj)
+            if not visible_enough(target, obj.uid, ctx):
+                target.objects.pop()
+                break
+            added.append(obj.uid)
+        for _ in range(n - len(added)):
             obj = make_object(next_uid(target.objects), asset, intent.params["color"], ctx.catalog, ctx.colors,
                               object_scale(ctx.spec, asset, ctx.catalog, rng), rng)
             for _ in range(PLACE_TRIES):  # a spot where it shows: not behind others, not too far
-                target.objects.append(place(obj, target.objects, ctx.catalog, ctx.spec, target.camera, rng))
+                if not _free_spot(obj, target, ctx, rng):
+                    raise Reject("no_room", f"could not place {obj.name}")
+                target.objects.append(obj)
                 if visible_enough(target, obj.uid, ctx):
                     break
                 target.objects.pop()

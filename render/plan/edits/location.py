@@ -73,6 +73,16 @@ def image_distance(scene: Scene, a: str, b: str) -> float:
     return float(np.linalg.norm(pa - pb))
 
 
+def swapped(source: Scene, target: Scene, a: str, b: str, margin_px: float) -> bool:
+    """Does each object now sit where the other was, in the image? Judged on the projected
+    centers; objects of different heights have them at different heights, so a quarter of the
+    pair's spread is allowed."""
+    spread = image_distance(source, a, b)
+    pa, pb = (cam.project(source.camera, _centers(s, [a, b])) for s in (source, target))
+    return spread > margin_px and max(
+        float(np.linalg.norm(pb[0] - pa[1])), float(np.linalg.norm(pb[1] - pa[0]))) < spread / 4
+
+
 def margin_px(ctx: EditContext, scene: Scene) -> float:
     """The planning margin in pixels."""
     return ctx.edit_spec.min_shift * scene.camera.width
@@ -95,6 +105,27 @@ def _misfit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> str | 
 def _require_fit(moved: list[SceneObject], target: Scene, ctx: EditContext) -> None:
     if (uid := _misfit(moved, target, ctx)) is not None:
         raise Reject("move_blocked", f"{uid} collides or leaves the view")
+
+
+def _spacing(target: Scene, a: str, b: str, pa: np.ndarray, pb: np.ndarray, factor_range: Any, ctx: EditContext,
+             rng: np.random.Generator) -> float:
+    """Place `a` and `b` (now at `pa`, `pb`) on their line at `factor` times their distance, and
+    return the factor. A drawn factor first, else a spread over the spec's range; for each, the
+    pair's middle stays, or slides toward one of them (at the ends that one stays put): how far
+    a pair can come together or spread apart, clear of the others and in the frame, depends on
+    where it stands. The last placement tried stays when none fits (`_require_fit` rejects it)."""
+    mid = (pa + pb) / 2
+    lo, hi = bounds(factor_range)
+    factor = uniform(rng, factor_range)
+    for factor in [factor, *rng.permutation(np.linspace(lo, hi, FACTOR_TRIES))]:
+        span = abs(1 - factor) / 2  # each object moves toward (attract) or away from (repel) the other
+        for shift in (0.0, -span, span, -span / 2, span / 2):
+            center = mid + shift * (pb - pa)
+            _move(target.get(a), center + (pa - mid) * factor)
+            _move(target.get(b), center + (pb - mid) * factor)
+            if _misfit([target.get(a), target.get(b)], target, ctx) is None:
+                return float(factor)
+    return float(factor)
 
 
 class LocationKind(EditKind):
@@ -158,22 +189,16 @@ class LocationKind(EditKind):
         elif subtype in ("attract", "repel"):
             a, b = uids
             pa, pb = (np.asarray(source.get(u).position[:2]) for u in uids)
-            mid = (pa + pb) / 2
-            # a drawn factor, else the first of a spread over the spec's range that fits: how far
-            # a pair can come together or spread apart depends on where it stands
-            lo, hi = bounds(sub.factor)
-            for factor in [uniform(rng, sub.factor), *rng.permutation(np.linspace(lo, hi, FACTOR_TRIES))]:
-                _move(target.get(a), mid + (pa - mid) * factor)
-                _move(target.get(b), mid + (pb - mid) * factor)
-                if _misfit([target.get(a), target.get(b)], target, ctx) is None:
-                    break
-            params["factor"], moved = float(factor), [a, b]
+            factor = _spacing(target, a, b, pa, pb, sub.factor, ctx, rng)
+            params["factor"], moved = factor, [a, b]
         else:  # swap: each takes the other's spot on the floor, keeping its own height and pose
             a, b = uids
             if source.get(a).name == source.get(b).name:  # same asset, same colour: nothing would show
                 raise Reject("swap_indistinguishable", source.get(a).name)
             _move(target.get(a), np.asarray(source.get(b).position[:2]))
             _move(target.get(b), np.asarray(source.get(a).position[:2]))
+            if not swapped(source, target, a, b, margin):  # a tall and a flat one do not read as a swap
+                raise Reject("claim_false", f"{self.name}.swap")
             moved = [a, b]
 
         _require_fit([target.get(u) for u in moved], target, ctx)
@@ -195,13 +220,7 @@ class LocationKind(EditKind):
             before, after = image_distance(source, a, b), image_distance(target, a, b)
             ok = after < before - margin if sub == "attract" else after > before + margin
         else:
-            a, b = edit.objects
-            spread = image_distance(source, a, b)
-            pa, pb = (cam.project(source.camera, _centers(s, [a, b])) for s in (source, target))
-            # each object now sits where the other was (heights differ, so allow a quarter of the spread)
-            ok = spread > margin and max(
-                float(np.linalg.norm(pb[0] - pa[1])), float(np.linalg.norm(pb[1] - pa[0]))
-            ) < spread / 4
+            ok = swapped(source, target, *edit.objects, margin)
         if not ok:
             raise Reject("claim_false", f"{self.name}.{sub} {edit.params.get('direction', '')}".strip())
 

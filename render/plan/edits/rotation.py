@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 from scipy.spatial.transform import Rotation
 
 from simedit.render.catalog.model import Asset
@@ -20,12 +20,13 @@ from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditK
                                             need_objects, negated_angle, param, pick, request_one)
 from simedit.render.plan.referring import ref
 from simedit.render.poses import resting_height, rotate_world, to_rotation, world_hull
-from simedit.render.scene import Edit, Scene
+from simedit.render.scene import Edit, Scene, SceneObject
 
 Z_TURNS = ("turn_around", "turn_90")
 TOLERANCE = math.radians(25)  # physics may settle a jittered object a little off the planned angle
 SYMMETRY_TOLERANCE = 0.08  # of the object's size: a turn that moves no hull point further is invisible
 _symmetric: dict[tuple[Asset, str, float], bool] = {}
+_stands: dict[tuple, bool] = {}
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 
 
@@ -54,12 +55,14 @@ def visible_axes(subtype: str, asset: Asset, ctx: EditContext) -> list[str]:
         return [] if "round" in asset.tags or symmetric_under(asset, "z", angle, ctx) else ["z"]
     if subtype == "fall_over" and "can-fall" not in asset.tags:
         return []
-    return [a for a in ("x", "y") if not symmetric_under(asset, a, angle, ctx)]
+    return [a for a in ("x", "y") if not symmetric_under(asset, a, angle, ctx)
+            and (subtype != "flip" or stands_flipped(asset, a, ctx))]
 
 
 CONTACT_BAND = 0.003  # m: hull points this close to the floor touch it
 MIN_CONTACT_M = 0.006  # a resting contact must span at least this (m)...
 MIN_CONTACT_SHARE = 0.1  # ...and this share of the object's size: a point is no base
+FLIP_TILT_MARGIN = math.radians(5)  # beyond the jitter: settling nudges a flipped object too
 
 
 def resting_contact(obj, ctx: EditContext) -> float:
@@ -70,6 +73,35 @@ def resting_contact(obj, ctx: EditContext) -> float:
     if len(low) < 2:
         return 0.0
     return float(np.max(np.linalg.norm(low[:, None, :] - low[None, :, :], axis=-1)))
+
+
+def tips_over(obj, tilt: float, ctx: EditContext) -> bool:
+    """Would the object, resting as posed, tip over when tilted by `tilt` (radians)? Its center
+    must stay over its floor contact (hull points within CONTACT_BAND of the floor) when the
+    contact is tilted: the center's distance inside the contact's outline at least its height
+    times tan(tilt). A point or an edge of contact always tips."""
+    pts = world_hull(obj, ctx.catalog)
+    low = pts[pts[:, 2] <= pts[:, 2].min() + CONTACT_BAND][:, :2]
+    try:
+        outline = ConvexHull(low)
+    except (QhullError, ValueError):  # fewer than 3 points, or all on a line
+        return True
+    inside = -float(np.max(outline.equations[:, :2] @ np.asarray(obj.position[:2]) + outline.equations[:, 2]))
+    return inside < (obj.position[2] - float(pts[:, 2].min())) * math.tan(tilt)
+
+
+def stands_flipped(asset: Asset, axis: str, ctx: EditContext) -> bool:
+    """Does the asset, flipped about its own `axis`, stand upside down through the spec's jitter
+    plus FLIP_TILT_MARGIN (a mug on its rim, not a bottle on its cap)? PyBullet would topple it
+    off any other pose, and the pair would not show a flip."""
+    sub = ctx.edit_spec.subtypes.flip
+    key = (asset, axis, sub.angle_deg, sub.jitter_deg)
+    if key not in _stands:
+        obj = SceneObject("o0", asset.id, asset.name, (0.0, 0.0, 0.0))
+        obj.rotation = rotate_world(obj.rotation, axis, math.radians(sub.angle_deg))
+        obj.position = (0.0, 0.0, resting_height(obj, ctx.catalog))
+        _stands[key] = not tips_over(obj, math.radians(sub.jitter_deg) + FLIP_TILT_MARGIN, ctx)
+    return _stands[key]
 
 
 def up_vector(q) -> np.ndarray:
@@ -89,7 +121,7 @@ class RotationKind(EditKind):
             "turn_around": "an object that is neither round nor invariant nor symmetric under the turn",
             "turn_90": "an object that is neither round nor invariant nor symmetric under the turn",
             "fall_over": "a can-fall object that is not invariant",
-            "flip": "an object that is not invariant and not symmetric when flipped",
+            "flip": "an object that is not invariant, not symmetric when flipped, and stands upside down",
         }[subtype]
 
     def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:

@@ -15,7 +15,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.spatial import ConvexHull
 
 from simedit.render import camera as cam
 from simedit.render.catalog.model import Asset, Catalog
@@ -24,9 +23,10 @@ from simedit.render.common.errors import Reject
 from simedit.render.masks import object_mask, planned_mask
 from simedit.render.plan.edits.base import (Arranged, Change, EditContext, EditKind, Intent, need_objects, pick,
                                             visible_enough)
+from simedit.render.plan.appearance import shown
 from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import ObjectRequest, fits, frame_camera, scale_bounds, uniform
-from simedit.render.poses import quat_matrix, resting_height, world_hull, yaw_quat
+from simedit.render.poses import quat_matrix, resting_height, world_hull
 from simedit.render.scene import Edit, Scene, SceneObject, mask_value
 
 SUPPORT_TAG = "support"
@@ -37,9 +37,8 @@ UPRIGHT_COS = math.cos(math.radians(10))  # a support must stand upright for its
 MOVE_TRIES = 16  # floor spots tried for take_off
 STACK_TRIES = 6  # stacks tried for a take_off source
 # m^2 an object shows the camera (`seen_area`) for it to be preferred on top of another: a soda can
-# shows 0.0075, a domino 0.0042, which a camera framing a whole table makes too small to see
+# shows 0.0075, a domino 0.004, which a camera framing a whole table makes too small to see
 MIN_STACKED_AREA = 0.0065
-SEEN_ELEVATION = math.radians(42)  # the middle of the shipped specs' camera elevations
 # On the masks: share of the object's outline columns whose pixel just below is the support
 ON_SHARE = 0.6  # put_on target / take_off source: at least this much
 OFF_SHARE = 0.1  # take_off target: at most this much (clear of the support)
@@ -49,7 +48,6 @@ PLAN_MARGIN = 0.05  # the planner asks this much more of the shares on its hull 
 
 _tops: dict[Asset, Any] = {}
 _radii: dict[Asset, float] = {}
-_seen: dict[Asset, float] = {}
 
 
 def top_of(asset: Asset) -> Any:
@@ -65,20 +63,6 @@ def footprint_of(asset: Asset, catalog: Catalog) -> float:
     if asset not in _radii:
         _radii[asset] = float(np.max(np.linalg.norm(catalog.geometry(asset.id).hull[:, :2], axis=1)))
     return _radii[asset]
-
-
-def seen_area(asset: Asset, catalog: Catalog) -> float:
-    """The area the upright asset shows a camera SEEN_ELEVATION above the floor, averaged over its
-    yaw (m^2 at scale 1, orthographic): how large it looks next to other objects."""
-    if asset not in _seen:
-        hull = catalog.geometry(asset.id).hull
-        up = np.array([0.0, math.sin(SEEN_ELEVATION), math.cos(SEEN_ELEVATION)])
-        areas = []
-        for yaw in np.linspace(0, math.pi, 8, endpoint=False):
-            pts = hull @ quat_matrix(yaw_quat(float(yaw))).T
-            areas.append(ConvexHull(np.c_[pts[:, 0], pts @ up]).volume)  # a 2D hull's volume is its area
-        _seen[asset] = float(np.mean(areas))
-    return _seen[asset]
 
 
 def can_hold(support: Asset, obj: Asset, ctx: EditContext) -> bool:
@@ -177,9 +161,7 @@ class StackKind(EditKind):
         support = pick(rng, supports)
         held = [a for a in ctx.pool if can_hold(support, a, ctx)]
         # an object a few centimetres across on top of a box is too small to see the edit
-        seen = [a for a in held if seen_area(a, ctx.catalog) * scale_bounds(ctx.spec, a, ctx.catalog)[0] ** 2
-                >= MIN_STACKED_AREA]
-        obj = pick(rng, seen or held)
+        obj = pick(rng, shown(held, ctx.spec, ctx.catalog, MIN_STACKED_AREA))
         return Intent(requests=[ObjectRequest(obj.id, None), ObjectRequest(support.id, None)])
 
     def arrange_source(self, subtype: str, intent: Intent, draft: Scene, required: list[str], ctx: EditContext,
