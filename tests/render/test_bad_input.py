@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reference_runs import COUNT, copy_run
 from simedit.render.backends.base import RenderSettings
 from simedit.render.backends.worker import RenderWorker, WorkerDied
 from simedit.render.catalog.model import load_catalog
@@ -33,11 +34,11 @@ def render(*args: str, **kw) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "count"
-    done = render("--spec", "count", "--n", "3", "--out", str(out), *TINY)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return out
+def finished(count_run, tmp_path_factory) -> Path:
+    """A finished `render --spec count --n 3` run (the shared one, reference_runs.py), copied:
+    these tests run `render` on it again."""
+    assert COUNT == ["--spec", "count", "--n", "3", *TINY]
+    return copy_run(count_run, tmp_path_factory.mktemp("run") / "count")
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
