@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import inflect
+from simedit.render.common.inflection import inflect
 import jinja2
 
 from simedit.render.common.paths import TEMPLATE_DIR

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reference_runs import COUNT, copy_run
 from simedit.render.backends.base import RenderSettings
 from simedit.render.backends.worker import RenderWorker, WorkerDied
 from simedit.render.catalog.model import load_catalog
@@ -33,11 +34,11 @@ def render(*args: str, **kw) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "count"
-    done = render("--spec", "count", "--n", "3", "--out", str(out), *TINY)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return out
+def finished(count_run, tmp_path_factory) -> Path:
+    """A finished `render --spec count --n 3` run (the shared one, reference_runs.py), copied:
+    these tests run `render` on it again."""
+    assert COUNT == ["--spec", "count", "--n", "3", *TINY]
+    return copy_run(count_run, tmp_path_factory.mktemp("run") / "count")
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -74,7 +75,7 @@ def test_export_refuses_paths_that_leave_the_run(finished, tmp_path):
 
 def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path):
     out = tmp_path / "term"
-    proc = subprocess.Popen([sys.executable, "-m", "simedit.render.cli", "--spec", "count", "--n", "6", "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "simedit.render.cli", "--spec", "count", "--n", "4", "--out",
                              str(out), *TINY], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and not (out / "manifest.jsonl").exists():
@@ -86,8 +87,9 @@ def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path):
     assert lines == ["interrupted: finished pairs are kept; run the same command again to continue"], lines
     kept = len(read_manifest(out))
     assert kept >= 1
-    again = render("--spec", "count", "--n", "6", "--out", str(out), *TINY)
-    assert again.returncode == 0 and f"({6 - kept} new)" in again.stdout, again.stdout
+    assert kept < 4  # stopped mid-run
+    again = render("--spec", "count", "--n", "4", "--out", str(out), *TINY)
+    assert again.returncode == 0 and f"({4 - kept} new)" in again.stdout, again.stdout
 
 
 def test_a_render_process_that_dies_while_starting_is_replaced():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reference_runs import COUNT, MIXED, render_cli
 from simedit.render.catalog.model import load_catalog
 from simedit.render.plan.planner import Planner
 from simedit.render.scene import mask_value
@@ -123,21 +124,23 @@ def stands_on(mask: np.ndarray, value: int, support: int) -> float:
     return hits / len(cols)
 
 
-def test_killed_run_resumes_to_the_same_manifest(tmp_path):
-    clean = tmp_path / "clean"
-    assert render("--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(clean)).returncode == 0
+def test_killed_run_resumes_to_the_same_manifest(mixed_run, tmp_path):
+    # the clean run: the shared uninterrupted run of this command (reference_runs.py; it ran on 2
+    # render slots, which changes no byte); one slot here, so pairs are written one at a time
+    command = MIXED
+    clean = mixed_run
     broken = tmp_path / "broken"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simedit.render.cli", "--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(broken), *TINY],
+        [sys.executable, "-m", "simedit.render.cli", *command, "--out", str(broken)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.time() + 300
-    while time.time() < deadline and len(read_manifest(broken) if (broken / "manifest.jsonl").exists() else []) < 2:
-        time.sleep(0.2)
+    while time.time() < deadline and len(read_manifest(broken) if (broken / "manifest.jsonl").exists() else []) < 1:
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the run and its Blender worker, mid-way
     proc.wait()
-    assert 0 < len(read_manifest(broken)) < 4
-    again = render("--spec", "scenes/mixed.yaml", "--n", "4", "--out", str(broken))
+    assert 0 < len(read_manifest(broken)) < 3
+    again = render_cli(*command, "--out", str(broken))
     assert again.returncode == 0, again.stderr[-2000:]
     assert (broken / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()
     for row in read_manifest(clean):
@@ -223,12 +226,11 @@ def render_children(pid: int) -> list[int]:
     return found
 
 
-def test_killed_render_process_is_replaced(tmp_path):
-    clean = tmp_path / "clean"
-    assert render("--spec", "scenes/count.yaml", "--n", "3", "--out", str(clean)).returncode == 0
+def test_killed_render_process_is_replaced(count_run, tmp_path):
+    clean = count_run  # the shared uninterrupted run of the same command (reference_runs.py)
     out = tmp_path / "crash"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simedit.render.cli", "--spec", "scenes/count.yaml", "--n", "3", "--out", str(out), *TINY],
+        [sys.executable, "-m", "simedit.render.cli", *COUNT, "--out", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.time() + 120

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -33,24 +35,42 @@ def plans(kind: str, catalog, n: int = N):
     return out
 
 
-@pytest.fixture(scope="module")
-def rotation_plans(catalog):
-    return plans("rotation", catalog)
+def plans_of(kinds: tuple[str, ...]) -> dict[str, list]:
+    """`plans` for some kinds with the process's own catalog (what the second process runs)."""
+    catalog = load_catalog()
+    return {kind: plans(kind, catalog) for kind in kinds}
 
 
 @pytest.fixture(scope="module")
-def location_plans(catalog):
-    return plans("location", catalog)
+def all_plans(catalog):
+    """N samples of each kind. Planning is single-threaded and the machine has 2 cores: location
+    and count are planned in a second (spawned) process while this one plans rotation and
+    attribute; a sample is a pure function of (spec, catalog, seed, i), so where it is planned
+    changes nothing (the samples come back pickled, as Ray's render slots send theirs)."""
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        there = pool.submit(plans_of, ("location", "count"))
+        here = {kind: plans(kind, catalog) for kind in ("rotation", "attribute")}
+        return {**here, **there.result()}
 
 
 @pytest.fixture(scope="module")
-def count_plans(catalog):
-    return plans("count", catalog)
+def rotation_plans(all_plans):
+    return all_plans["rotation"]
 
 
 @pytest.fixture(scope="module")
-def attribute_plans(catalog):
-    return plans("attribute", catalog)
+def location_plans(all_plans):
+    return all_plans["location"]
+
+
+@pytest.fixture(scope="module")
+def count_plans(all_plans):
+    return all_plans["count"]
+
+
+@pytest.fixture(scope="module")
+def attribute_plans(all_plans):
+    return all_plans["attribute"]
 
 
 def up(q) -> np.ndarray:

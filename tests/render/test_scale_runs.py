@@ -11,23 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from reference_runs import MIXED as RUN
+from reference_runs import ROOT
+from reference_runs import render_cli as render
 from simedit.render.rundir.contract import read_manifest
 
-ROOT = Path(__file__).resolve().parents[2]
-RUN = ["--spec", "mixed", "--n", "3", "--size", "64", "--samples", "4"]
 
-
-def render(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simedit.render.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, **kw)
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("local") / "run"
-    result = render(*RUN, "--workers", "2", "--out", str(out))
-    assert result.returncode == 0, result.stderr[-2000:]
-    return out
+@pytest.fixture
+def local(mixed_run) -> Path:
+    """The one local run of the same command (`RUN --workers 2`), shared with other files."""
+    return mixed_run
 
 
 def assert_same_run(a: Path, b: Path) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reference_runs import copy_run
 from simedit.render.rundir.contract import read_manifest, read_rejects
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,12 +17,12 @@ def render(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
-def test_stats_report_of_a_real_run(tmp_path):
-    out = tmp_path / "run"
-    done = render("--spec", "mixed", "--n", "4", "--out", str(out), "--size", "64", "--samples", "4")
-    assert done.returncode == 0, done.stderr[-2000:]
+def test_stats_report_of_a_real_run(mixed_run, tmp_path):
+    # the shared run of `render --spec mixed --n 3 --size 64 --samples 4` (reference_runs.py),
+    # copied: stats writes into the run directory
+    out = copy_run(mixed_run, tmp_path / "run")
     sessions = json.loads((out / "run.json").read_text())["sessions"]
-    assert sessions[0]["new_pairs"] == 4 and sessions[0]["seconds"] > 0
+    assert sessions[0]["new_pairs"] == 3 and sessions[0]["seconds"] > 0
     stats = render("stats", str(out))
     assert stats.returncode == 0, stats.stderr[-2000:]
     text = (out / "stats" / "stats.md").read_text()

@@ -34,7 +34,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import inflect
+from simedit.render.common.inflection import inflect
 import numpy as np
 
 from simedit.render.catalog.model import Catalog, load_catalog

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import inflect
+from simedit.render.common.inflection import inflect
 
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.paths import CATALOG_DIR
