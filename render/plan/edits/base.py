@@ -180,18 +180,20 @@ def eligible_objects(kind: EditKind, subtype: str, scene: Scene, ctx: EditContex
 
 def visible_enough(scene: Scene, uid: str, ctx: EditContext) -> bool:
     """Large enough in the image, and not mostly hidden behind the objects in front of it (the
-    verifier's `min_visible_fraction`, judged on the objects' hulls before anything is rendered)."""
-    return large_enough(scene.get(uid), scene.camera, ctx) and \
-        unoccluded_share(scene, uid, ctx.catalog) >= ctx.spec.verify.min_visible_fraction
+    verifier's `min_visible_fraction` and `min_visible_px`, judged on the objects' hulls before
+    anything is rendered)."""
+    share = unoccluded_share(scene, uid, ctx.catalog)
+    return share >= ctx.spec.verify.min_visible_fraction and large_enough(scene.get(uid), scene.camera, ctx, share)
 
 
-def large_enough(obj: SceneObject, camera: Camera, ctx: EditContext) -> bool:
-    """The object's unoccluded area in the image reaches the spec's visibility floor
-    (`verify.min_visible_px`, stated at 256x256 and scaled with the image area), which the
-    verifier checks again on the rendered masks."""
+def large_enough(obj: SceneObject, camera: Camera, ctx: EditContext, unhidden: float = 1.0) -> bool:
+    """The object's area in the image that the camera sees (its projected hull, times the share
+    of it the mesh fills, times the `unhidden` share not behind nearer objects) reaches the spec's
+    visibility floor (`verify.min_visible_px`, stated at 256x256 and scaled with the image
+    area), which the verifier checks again on the rendered masks."""
     floor = ctx.spec.verify.min_visible_px * camera.width * camera.height / 256**2
     hull_area = cam.projected_area(camera, world_hull(obj, ctx.catalog))
-    return hull_area * silhouette_fill(ctx.catalog.get(obj.asset_id)) >= floor  # a ring shows less than its hull
+    return hull_area * silhouette_fill(ctx.catalog.get(obj.asset_id)) * unhidden >= floor
 
 
 def need_objects(edit: Edit, n_objects: int, n_refs: int = 0) -> None:
