@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from simedit.render.catalog.geometry_cache import cached_geometry
 from simedit.render.common.errors import SimEditError
 from simedit.render.common.fields import number
 from simedit.render.common.paths import BUILTIN_CATALOG
@@ -69,9 +70,10 @@ class Catalog:
             raise SimEditError(f"unknown object id {asset_id!r}", file=str(self.path)) from None
 
     def geometry(self, asset_id: str) -> AssetGeometry:
-        """Asset-frame geometry, computed once per asset and process (meshes load lazily)."""
+        """Asset-frame geometry, computed once per asset and kept on disk for other processes
+        (`geometry_cache.py`; meshes load lazily)."""
         if asset_id not in self._geometry:
-            self._geometry[asset_id] = compute_geometry(self.get(asset_id))
+            self._geometry[asset_id] = cached_geometry(self.get(asset_id), compute_geometry, AssetGeometry)
         return self._geometry[asset_id]
 
     def display_name(self, asset_id: str, color: str | None) -> str:
