@@ -27,8 +27,13 @@ SUN = Light(kind="sun", energy=2.0, direction=(0.0, 0.97, -0.22))  # low, away f
 
 @dataclass
 class Out:
+    """What the verifier reads of a render: its docstring asks for `.rgb` and `.mask` only."""
     rgb: np.ndarray
     mask: np.ndarray
+
+
+@dataclass
+class Lit(Out):
     shadow_lights: tuple = ()  # the world map's bright spots the renderer reports (directions)
 
 
@@ -59,7 +64,7 @@ def render(scene: Scene, shadows: bool = False, spots: tuple = ()) -> Out:
         m = silhouette_bound(scene, o.uid, catalog)
         mask[m] = mask_value(o.uid)
         rgb[m] = (40 + 50 * mask_value(o.uid), 200, 60)
-    return Out(rgb, mask, tuple(spots))
+    return Lit(rgb, mask, tuple(spots)) if spots else Out(rgb, mask)
 
 
 def pair(lights=()):
