@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODULES: dict[str, list[str]] = {
     "simedit/render/verify.py": ["tests/render/test_mutants_verify.py"],
     "simedit/render/masks.py": ["tests/render/test_mutants_verify.py", "tests/render/test_location_claims.py",
-                                "tests/render/test_mutants_claims.py"],
+                                "tests/render/test_mutants_claims.py", "tests/render/test_mutants_masks.py"],
     "simedit/render/plan/edits/base.py": ["tests/render/test_mutants_planning.py", "tests/render/test_language.py"],
     "simedit/render/plan/edits/location.py": ["tests/render/test_location_claims.py", "tests/render/test_mutants_claims.py",
                                               "tests/render/test_mutants_planning.py", "tests/render/test_language.py",
