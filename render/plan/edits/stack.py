@@ -6,7 +6,9 @@ catalog/tags.py `top_surface`); an object fits on it when its footprint radius i
 top's inradius. The placed object is settled by PyBullet on the support (held still) and must
 stay there. Claims: in 3D, the object's lowest point rests at the support's top height, over
 the top; on the masks, the pixels just below the object's outline belong to the support
-(`put_on`), or to the floor and never to the support (`take_off`).
+(`put_on`), or to the floor and never to the support (`take_off`). Pairs are picked on the
+planner's estimate of that mask (`masks.planned_mask`), with the camera framed on the stack, so
+that the render shows the claim instead of the verifier rejecting it.
 """
 from __future__ import annotations
 
