@@ -1,8 +1,10 @@
 """Count edits: add or remove n instances of one object (same asset, same color, same name).
 
 For "remove n" the source must already hold at least n same-name objects, so the intent asks
-the scene sampler to plant them; "add n" places n new copies without overlap, in view, and
-the planner settles only them. The thing counted is the name group itself, so instructions
+the scene sampler to plant them; "add n" chooses spots for n new copies before the source
+settles (free floor, in view, seen past the others) and frames the camera with them there; the
+planner settles only them. Counted objects are drawn among those that show enough to be seen
+(`appearance.shown`). The thing counted is the name group itself, so instructions
 need no referring expressions.
 """
 from __future__ import annotations

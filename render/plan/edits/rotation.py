@@ -2,6 +2,8 @@
 
 Tags gate them (DESIGN.md): `round` objects look the same after a Z turn, so they get none;
 only `can-fall` objects fall over visibly; `invariant` objects (balls) get no rotation at all.
+A flip is planned only for objects that stand upside down through the jitter (`stands_flipped`:
+a mug on its rim, never a bottle on its cap, which PyBullet would topple).
 The rotation is about a world axis through the object's center; the planner re-settles it.
 """
 from __future__ import annotations
