@@ -111,3 +111,29 @@ def test_the_planned_stack_claim_must_hold_before_and_after():
         with pytest.raises(Reject) as e:
             check(subtype, a, b)
         assert e.value.reason == "claim_false"
+
+
+def test_the_planner_reads_a_stack_on_its_hull_mask():
+    """`_stack_seen` is the verifier's mask claim judged before rendering: a cup standing on a
+    book reads as on it, a cup beside it as off it, a cup behind it (whose outline ends on the
+    book's pixels) as neither, and nothing reads at all when the objects are a few pixels."""
+    ctx = context(1.0)
+    cat = catalog()
+    cam = Camera(position=(0.0, -0.8, 0.6), look_at=(0.0, 0.0, 0.05), fov=0.9, width=128, height=128)
+    book = SceneObject("o1", "book", "book", (0.0, 0.0, 0.016))
+    cup = SceneObject("o0", "cup", "cup", (0.0, 0.0, 0.0))
+
+    def scene(x: float, y: float, on_book: bool, camera: Camera = cam) -> Scene:
+        c = SceneObject(**{**cup.__dict__})
+        if on_book:
+            c = stack._centered_on(c, book, cat)
+        else:
+            c.position = (x, y, 0.0475)
+        return Scene(objects=[c, SceneObject(**{**book.__dict__})], camera=camera)
+
+    on, beside, behind = scene(0, 0, True), scene(0.25, 0.0, False), scene(0.0, 0.17, False)
+    assert stack._stack_seen(on, "o0", "o1", ctx, on=True) and not stack._stack_seen(on, "o0", "o1", ctx, on=False)
+    assert stack._stack_seen(beside, "o0", "o1", ctx, on=False) and not stack._stack_seen(beside, "o0", "o1", ctx, on=True)
+    assert not stack._stack_seen(behind, "o0", "o1", ctx, on=False)
+    far = Camera(position=(0.0, -4.0, 3.0), look_at=cam.look_at, fov=cam.fov, width=128, height=128)
+    assert not stack._stack_seen(scene(0, 0, True, far), "o0", "o1", ctx, on=True)  # the cup: under 330 px of 256^2
