@@ -137,3 +137,20 @@ def test_the_planner_reads_a_stack_on_its_hull_mask():
     assert not stack._stack_seen(behind, "o0", "o1", ctx, on=False)
     far = Camera(position=(0.0, -4.0, 3.0), look_at=cam.look_at, fov=cam.fov, width=128, height=128)
     assert not stack._stack_seen(scene(0, 0, True, far), "o0", "o1", ctx, on=True)  # the cup: under 330 px of 256^2
+
+
+def test_share_below_reads_the_row_just_under_each_column():
+    """On a 30x50 mask (not square): o0 spans columns 10-12 with its lowest pixels in row 20; the
+    support (o1) is in the row just below under columns 10 and 11 only, and the floor two rows
+    below everywhere. An object on the image's last row has nothing under it (o2), one a row above
+it has the last row (o3); a missing one is 0."""
+    m = np.zeros((30, 50), np.uint16)
+    m[21, 10:12] = 2  # o1, one row under o0, not under column 12
+    m[18:21, 10:13] = 1  # o0
+    assert stack._share_below(m, "o0", 2) == pytest.approx(2 / 3)
+    assert stack._share_below(m, "o0", 0) == pytest.approx(1 / 3)
+    m[27:30, 40:45] = 3  # o2, down to the last row
+    assert stack._share_below(m, "o2", 0) == 0.0 and stack._share_below(m, "o2", 3) == 1.0
+    m[25:29, 30:33], m[29, 30:33] = 4, 2  # o3 one row above the last, o1 under it
+    assert stack._share_below(m, "o3", 2) == 1.0
+    assert stack._share_below(m, "o9", 0) == 0.0

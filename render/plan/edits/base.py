@@ -178,6 +178,9 @@ def eligible_objects(kind: EditKind, subtype: str, scene: Scene, ctx: EditContex
             if kind.eligible(subtype, ctx.catalog.get(o.asset_id), ctx) and visible_enough(scene, o.uid, ctx)]
 
 
+PLAN_AREA_MARGIN = 1.05  # the planner asks 5% more than the verifier's floor: pixels round the hull's edge
+
+
 def visible_enough(scene: Scene, uid: str, ctx: EditContext) -> bool:
     """Large enough in the image, and not mostly hidden behind the objects in front of it (the
     verifier's `min_visible_fraction` and `min_visible_px`, judged on the objects' hulls before
@@ -193,7 +196,7 @@ def large_enough(obj: SceneObject, camera: Camera, ctx: EditContext, unhidden: f
     area), which the verifier checks again on the rendered masks."""
     floor = ctx.spec.verify.min_visible_px * camera.width * camera.height / 256**2
     hull_area = cam.projected_area(camera, world_hull(obj, ctx.catalog))
-    return hull_area * silhouette_fill(ctx.catalog.get(obj.asset_id)) * unhidden >= floor
+    return hull_area * silhouette_fill(ctx.catalog.get(obj.asset_id)) * unhidden >= floor * PLAN_AREA_MARGIN
 
 
 def need_objects(edit: Edit, n_objects: int, n_refs: int = 0) -> None:

@@ -18,6 +18,7 @@ from simedit.render.common.errors import Reject, SimEditError
 from simedit.render.masks import bottom_row, centroid, object_mask
 from simedit.render.plan.edits.base import (OPPOSITE, Change, EditContext, EditKind, Intent, need_objects, param,
                                             pick, visible_enough)
+from simedit.render.plan.appearance import shown
 from simedit.render.plan.referring import ref
 from simedit.render.plan.sampling import ObjectRequest, fits, uniform
 from simedit.render.poses import footprint_radius
@@ -141,7 +142,8 @@ class LocationKind(EditKind):
 
     def intent(self, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
         n = 2 if subtype in PAIRS else 1
-        return Intent(requests=[ObjectRequest(pick(rng, ctx.pool).id, None) for _ in range(n)])
+        pool = shown(ctx.pool, ctx.spec, ctx.catalog)  # objects large enough to see where they went
+        return Intent(requests=[ObjectRequest(pick(rng, pool).id, None) for _ in range(n)])
 
     def apply(self, subtype: str, intent: Intent, source: Scene, ctx: EditContext, rng: np.random.Generator) -> Change:
         """Draw candidate moves until one fits (free floor, in view, claim false before)."""
