@@ -61,7 +61,6 @@ MODULES: dict[str, list[str]] = {
     "simedit/render/plan/edits/stack.py": ["tests/render/test_stack.py", "tests/render/test_mutants_claims.py",
                                            "tests/render/test_mutants_planning.py", "tests/render/test_mutants_apply.py",
                                            "tests/render/test_mutants_stack.py", "tests/render/test_plan_acceptance.py"],
-    "simedit/render/plan/appearance.py": ["tests/render/test_plan_acceptance.py", "tests/render/test_mutants_stack.py"],
     "simedit/render/plan/language.py": ["tests/render/test_language.py"],
     "simedit/render/plan/templates.py": ["tests/render/test_language.py", "tests/render/test_mutants_templates.py"],
     "simedit/render/plan/referring.py": ["tests/render/test_language.py"],
@@ -113,7 +112,8 @@ def build(tmp: Path, modules: list[str], workers: int) -> None:
         "source_paths": ["simedit"],
         "only_mutate": modules,
         "also_copy": ["templates", "scenes", "assets_catalog", "train"],
-        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning", *deselect],
+        # -n 0: in mutmut's own process (the project's addopts run the suite on 2 workers)
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-n", "0", "-W", "ignore::DeprecationWarning", *deselect],
         "pytest_add_cli_args_test_selection": tests,
         "do_not_mutate_patterns": DO_NOT_MUTATE,
         "use_git_change_detection": False,
