@@ -205,7 +205,7 @@ def sample_scene(
     lights, world = sample_lighting(spec, rng)
     # the floor stands out from the edit's objects: their drawn colours, and the colour word of
     # the textured ones (a brown wooden block on a brown floor)
-    fixed = [catalog.get(r.asset_id).color for r in required if r.color is None and not catalog.get(r.asset_id).colorable]
+    fixed = [a.color for r in required if r.color is None and not (a := catalog.get(r.asset_id)).colorable]
     avoid = [r.color for r in required if r.color] + [w for w in fixed if w in catalog.palette] + list(avoid)
     floor = sample_floor(spec, catalog, rng, avoid)
     colors = clear_of_floor(colors, catalog.palette, floor.rgb)

@@ -168,8 +168,8 @@ def eligible_assets(kind: EditKind, subtype: str, ctx: EditContext) -> list[Asse
 
 def request_one(kind: EditKind, subtype: str, ctx: EditContext, rng: np.random.Generator) -> Intent:
     """The common intent: one object the subtype can act on."""
-    return Intent(requests=[ObjectRequest(pick(rng, shown(eligible_assets(kind, subtype, ctx), ctx.spec, ctx.catalog)).id,
-                                          None)])
+    asset = pick(rng, shown(eligible_assets(kind, subtype, ctx), ctx.spec, ctx.catalog))
+    return Intent(requests=[ObjectRequest(asset.id, None)])
 
 
 def eligible_objects(kind: EditKind, subtype: str, scene: Scene, ctx: EditContext) -> list[str]:
