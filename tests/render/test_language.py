@@ -380,3 +380,19 @@ def test_environment_is_cached_and_strict():
     assert templates.TEMPLATE_DIR.is_dir()
     with pytest.raises(jinja2.UndefinedError):
         templates.macros("rotation", "flip")[0]({})
+
+
+def test_front_back_needs_a_tenth_of_the_nearer_depth():
+    """Two same-named mugs straight ahead of the camera (same column): "at the front" only when
+    their depths differ by more than 10% of the nearer one's, at any distance."""
+    cam = Camera(position=(0.0, 0.0, 0.05), look_at=(0.0, 5.0, 0.05), fov=0.8, width=64, height=64)
+
+    def pair(y0: float, y1: float) -> Scene:
+        return Scene(objects=[SceneObject("a", "coffee_mug", "red mug", (0.0, y0, 0.05)),
+                              SceneObject("b", "coffee_mug", "red mug", (0.0, y1, 0.05))], camera=cam)
+
+    assert referring_name(pair(1.0, 1.105), "a") == "red mug at the front"  # 10.5% of 1.0 m
+    assert referring_name(pair(1.0, 1.105), "b") == "red mug at the back"
+    with pytest.raises(Reject):
+        referring_name(pair(2.0, 2.1), "a")  # 5% of 2 m: not told apart
+    assert referring_name(pair(2.0, 2.25), "a") == "red mug at the front"

@@ -122,3 +122,30 @@ def test_the_run_record_keeps_every_resume_and_every_earlier_spec(tmp_path):
     assert {k: earlier[k] for k in ("spec_path", "catalog_path", "catalog_hash")} == {
         "spec_path": None, "catalog_path": None, "catalog_hash": "sha256:2"}
     assert "started" in earlier
+
+
+def test_export_copies_when_it_cannot_link_and_exports_again_in_place(tmp_path, monkeypatch):
+    """The diffusers export into a folder whose parents do not exist yet; again into the same
+    folder (files already there are kept or replaced, never an error); and on a filesystem
+    where hard links fail (another device), as byte-equal copies."""
+    import os
+
+    from simedit.render.rundir.export import export_run
+
+    src = run(tmp_path / "run")
+    images = sorted(p for p in src.rglob("*.png") if "images" in p.parts)
+    out = tmp_path / "a" / "b" / "export"
+    assert export_run(src, out, "diffusers") == 1
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert export_run(src, out, "diffusers") == 1
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+
+    def no_links(a, b):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    copied = tmp_path / "copied"
+    assert export_run(src, copied, "diffusers") == 1
+    placed = sorted(p for p in copied.rglob("*.png"))
+    assert placed and {p.read_bytes() for p in placed} <= {p.read_bytes() for p in images}
+    assert all(p.stat().st_nlink == 1 for p in placed)  # copies, not links to the run's files
