@@ -149,3 +149,40 @@ def test_export_copies_when_it_cannot_link_and_exports_again_in_place(tmp_path, 
     placed = sorted(p for p in copied.rglob("*.png"))
     assert placed and {p.read_bytes() for p in placed} <= {p.read_bytes() for p in images}
     assert all(p.stat().st_nlink == 1 for p in placed)  # copies, not links to the run's files
+
+
+def test_manifest_lines_are_read_past_blank_lines_and_errors_name_the_line(tmp_path):
+    """A hand-edited manifest: a blank line does not end it; a broken line is named by its
+    number; a missing file has no complete part."""
+    import pytest
+
+    from simedit.render.common.errors import SimEditError
+    from simedit.render.rundir.contract import read_lines
+
+    path = tmp_path / "manifest.jsonl"
+    path.write_text('{"key": "000000"}\n\n{"key": "000001"}\n')
+    rows, end = read_lines(path)
+    assert [r["key"] for r in rows] == ["000000", "000001"] and end == len(path.read_bytes())
+    path.write_text('{"key": "000000"}\n{"key": "000001"}\nnot json\n')
+    with pytest.raises(SimEditError, match="line 3 is not valid JSON"):
+        read_lines(path)
+    assert read_lines(tmp_path / "none.jsonl") == ([], 0)
+
+
+def test_records_write_sets_paths_and_numpy_values_as_json(tmp_path):
+    from simedit.render.rundir.contract import dumps
+
+    value = {"tags": {"round", "can-fall"}, "mesh": Path("meshes") / "mug.obj", "n": np.int64(3), "v": np.array([1.5])}
+    assert json.loads(dumps(value)) == {"tags": ["can-fall", "round"], "mesh": "meshes/mug.obj", "n": 3, "v": [1.5]}
+    assert "é" in dumps({"name": "café"})  # written as UTF-8 text, not \\u escapes
+
+
+def test_a_pair_without_depth_lists_no_depth_file():
+    """What the demo dataset writer (train/data/demo.py) records for a pair: images and masks,
+    and depth files only when asked for."""
+    from simedit.render.rundir.contract import pair_files
+
+    plain, deep = pair_files("000007"), pair_files("000007", depth=True)
+    assert all("depth" not in side for side in plain.values())
+    assert all(side["depth"].endswith(".npy") and "000007" in side["depth"] for side in deep.values())
+    assert {k: {f: v for f, v in s.items() if f != "depth"} for k, s in deep.items()} == plain
