@@ -88,7 +88,6 @@ def micro_batch_loss(unet, frozen: Frozen, batch: dict, seed: int, cfg, negative
     "reg" when those terms ran). `cfg` is the whole training config."""
     dev = frozen.null_text.device
     mean_s, mean_t, std_t = _moments(frozen, batch, dev)
-    b = mean_t.shape[0]
     sch = frozen.noise_scheduler
     d = draw(seed, batch["key"], tuple(mean_t.shape[1:]), sch.config.num_train_timesteps)
     latents = (mean_t + std_t * d.latent_eps.to(dev)) * frozen.vae.config.scaling_factor
