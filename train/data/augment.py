@@ -54,7 +54,6 @@ _NOT_A_SIDE_AFTER = re.compile(
     r"on|onto|through|up|down|off|after|before|between|around|round|toward|towards|where)\b",
     re.IGNORECASE,
 )
-_NOT_A_SIDE_BEFORE = re.compile(r"\b(?:all|a|the)\s*$", re.IGNORECASE)
 _SIDE_NOUN_AFTER = re.compile(r"\s+(?:of|side|edge|corner|half|end|hand)\b", re.IGNORECASE)
 
 
@@ -71,8 +70,6 @@ def _is_side(m: re.Match) -> bool:
         return False
     before = text[: m.start()]
     if re.search(r"\ball\s*$", before, re.IGNORECASE):  # "all right"
-        return False
-    if _NOT_A_SIDE_BEFORE.search(before) and re.match(r"\s+angle", text[end:], re.IGNORECASE):
         return False
     return True
 
