@@ -126,3 +126,22 @@ def test_stages_past_their_end_and_restarts():
     three = StagePlan([Stage(a, 2, restart=True), Stage(b, 3), Stage(a, None, restart=True)])
     assert three.starts() == [0, 2, 5] and three.restarts() == (5,)
     assert three.locate(9) == (2, 4)
+
+
+def test_a_center_crop_keeps_the_middle_of_a_tall_or_wide_image():
+    """Short-side resize without random crop: the square taken is the middle one, both ways."""
+    import numpy as np
+    from PIL import Image
+
+    from simedit.train.data.augment import AugmentConfig, Decision, apply
+
+    cfg = AugmentConfig(resolution=8, resize="crop", random_crop=False, flip="off")
+    for w, h in ((8, 20), (20, 8)):  # 12 px to spare: 6 on each side
+        img = np.zeros((h, w, 3), np.uint8)
+        cy, cx = h // 2, w // 2
+        img[cy - 1:cy + 1, cx - 1:cx + 1] = 255  # a 2x2 mark at the middle
+        out = apply(Image.fromarray(img), Image.fromarray(img), None, Decision(0.0, 0.0, False, "x"), cfg)
+        got = np.asarray(out.source)[..., 0]
+        assert got.shape == (8, 8)
+        rows, cols = np.nonzero(got > 128)
+        assert set(rows) == {3, 4} and set(cols) == {3, 4}
