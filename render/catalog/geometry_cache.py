@@ -2,9 +2,10 @@
 shard builds a planner, and reading and hulling each mesh again took about 1 s for the 35
 built-in assets (most of a short run's start) and grows with a GSO catalog.
 
-An entry is keyed by the bytes of the meshes it was computed from and the catalog values that
-shape it (scale, rotation), so an edited mesh or entry is simply a new key; it is never trusted
-by path or date. The folder is `$SIMEDIT_CACHE/geometry` (default `~/.cache/simedit`;
+Measures taken on the meshes (how much of its hull an asset's outline fills,
+`plan/appearance.py`) are kept the same way (`cached_measure`). An entry is keyed by the bytes
+of the meshes it was computed from and the catalog values that shape it (scale, rotation), so
+an edited mesh or entry is simply a new key; it is never trusted by path or date. The folder is `$SIMEDIT_CACHE/geometry` (default `~/.cache/simedit`;
 `SIMEDIT_CACHE=off` turns the cache off). A cache that cannot be read or written is skipped:
 the geometry is then computed as before, and nothing fails because of it.
 """
@@ -41,25 +42,55 @@ def entry_key(asset) -> str:
     return h.hexdigest()
 
 
-def cached_geometry(asset, compute: Callable, make: Callable):
-    """`make(**arrays)` from the cache entry of `asset`, else `compute(asset)`, stored for next time."""
+def _entry(asset, name: str) -> Path | None:
     folder = cache_folder()
     if folder is None:
-        return compute(asset)
+        return None
     try:
-        path = folder / f"{entry_key(asset)}.npz"
+        return folder / f"{entry_key(asset)}{name}.npz"
     except OSError:
-        return compute(asset)  # an unreadable mesh: compute_geometry names it
+        return None  # an unreadable mesh: the computation names it
+
+
+def _load(path: Path | None, fields: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    if path is None:
+        return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            return make(**{name: data[name] for name in FIELDS})
+            return {name: data[name] for name in fields}
     except (OSError, ValueError, KeyError, EOFError):
-        pass  # no entry yet, or a damaged one: computed again and replaced
-    geometry = compute(asset)
+        return None  # no entry yet, or a damaged one: computed again and replaced
+
+
+def _store(path: Path | None, arrays: dict[str, np.ndarray]) -> None:
+    if path is None:
+        return
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: getattr(geometry, name) for name in FIELDS})
+    np.savez(buffer, **arrays)
     try:
         atomic_write(path, buffer.getvalue(), mkdir=True)
     except Exception:  # a read-only home, a full disk: the run goes on without the cache
         pass
+
+
+def cached_geometry(asset, compute: Callable, make: Callable):
+    """`make(**arrays)` from the cache entry of `asset`, else `compute(asset)`, stored for next time."""
+    path = _entry(asset, "")
+    arrays = _load(path, FIELDS)
+    if arrays is not None:
+        return make(**arrays)
+    geometry = compute(asset)
+    _store(path, {name: getattr(geometry, name) for name in FIELDS})
     return geometry
+
+
+def cached_measure(asset, name: str, compute: Callable[[], float]) -> float:
+    """A number measured on the asset's meshes (`name` says which, with its version), from the
+    cache, else `compute()`, stored for next time."""
+    path = _entry(asset, f"-{name}")
+    arrays = _load(path, ("value",))
+    if arrays is not None:
+        return float(arrays["value"])
+    value = float(compute())
+    _store(path, {"value": np.asarray(value)})
+    return value

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy.spatial import ConvexHull
 
+from simedit.render.catalog.geometry_cache import cached_measure
 from simedit.render.catalog.model import Asset, Catalog
 from simedit.render.catalog.tags import asset_mesh
 from simedit.render.plan.sampling import scale_bounds
@@ -26,6 +27,7 @@ MIN_SHOWN_AREA = 0.003
 SEEN_ELEVATION = math.radians(42)  # the middle of the shipped specs' camera elevations
 YAWS = 4  # views averaged, over half a turn (an outline seen from behind is the mirror image)
 RASTER = 96  # pixels across the outline when measuring the fill
+FILL_VERSION = f"fill-{SEEN_ELEVATION:.4f}-{YAWS}-{RASTER}"  # a new cache entry when the measure changes
 
 _seen: dict[Asset, float] = {}
 _fill: dict[Asset, float] = {}
@@ -59,18 +61,22 @@ def shown(assets: list[Asset], spec: Spec, catalog: Catalog, min_area: float = M
 
 def silhouette_fill(asset: Asset) -> float:
     """The share of its hull's outline that the upright mesh covers, averaged over its yaw (1 for
-    convex shapes; a toy ring about 0.7)."""
+    convex shapes; a toy ring about 0.6). Kept on disk with the asset's geometry."""
     if asset not in _fill:
-        vertices, faces = asset_mesh(asset)
-        shares = []
-        for view in _views(vertices):
-            lo, span = view.min(axis=0), float(np.ptp(view, axis=0).max()) or 1.0
-            px = (view - lo) / span * (RASTER - 1)
-            hull, mesh = Image.new("1", (RASTER, RASTER)), Image.new("1", (RASTER, RASTER))
-            ImageDraw.Draw(hull).polygon([tuple(p) for p in px[ConvexHull(px).vertices]], fill=1)
-            draw = ImageDraw.Draw(mesh)
-            for tri in px[faces]:
-                draw.polygon([tuple(p) for p in tri], fill=1)
-            shares.append(np.asarray(mesh).sum() / max(1, np.asarray(hull).sum()))
-        _fill[asset] = float(min(1.0, np.mean(shares)))
+        _fill[asset] = cached_measure(asset, FILL_VERSION, lambda: _measure_fill(asset))
     return _fill[asset]
+
+
+def _measure_fill(asset: Asset) -> float:
+    vertices, faces = asset_mesh(asset)
+    shares = []
+    for view in _views(vertices):
+        lo, span = view.min(axis=0), float(np.ptp(view, axis=0).max()) or 1.0
+        px = (view - lo) / span * (RASTER - 1)
+        hull, mesh = Image.new("1", (RASTER, RASTER)), Image.new("1", (RASTER, RASTER))
+        ImageDraw.Draw(hull).polygon([tuple(p) for p in px[ConvexHull(px).vertices]], fill=1)
+        draw = ImageDraw.Draw(mesh)
+        for tri in px[faces]:
+            draw.polygon([tuple(p) for p in tri], fill=1)
+        shares.append(np.asarray(mesh).sum() / max(1, np.asarray(hull).sum()))
+    return float(min(1.0, np.mean(shares)))

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from simedit.render.catalog.geometry_cache import cached_geometry, entry_key
+from simedit.render.catalog.geometry_cache import cached_geometry, cached_measure, entry_key
 from simedit.render.catalog.model import AssetGeometry, compute_geometry, load_catalog
 
 
@@ -73,3 +73,16 @@ def test_no_cache_when_off_or_unwritable(mug, tmp_path, monkeypatch):
     blocker.write_text("a file where the cache folder would be")
     monkeypatch.setenv("SIMEDIT_CACHE", str(blocker))
     assert same(cached_geometry(mug, compute, AssetGeometry), compute_geometry(mug))
+
+
+def test_a_measure_is_kept_per_name_and_mesh(mug):
+    calls = []
+
+    def measure(value):
+        calls.append(value)
+        return value
+
+    assert cached_measure(mug, "fill-1", lambda: measure(0.9)) == 0.9
+    assert cached_measure(mug, "fill-1", lambda: measure(0.5)) == 0.9  # read back, not measured again
+    assert cached_measure(mug, "fill-2", lambda: measure(0.7)) == 0.7  # another measure, its own entry
+    assert calls == [0.9, 0.7]

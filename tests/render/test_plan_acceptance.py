@@ -66,8 +66,9 @@ def test_a_box_stands_on_its_face_and_tips_on_its_edge(catalog):
 
 
 def test_measured_appearance_of_meshes(catalog, monkeypatch):
-    monkeypatch.setattr(appearance, "_seen", {})  # measured here, as in a new process
+    monkeypatch.setattr(appearance, "_seen", {})  # measured here, as in a new process without a cache
     monkeypatch.setattr(appearance, "_fill", {})
+    monkeypatch.setenv("SIMEDIT_CACHE", "off")
     ring, can = catalog.get("toy_ring"), catalog.get("soda_can")
     assert 0.55 < silhouette_fill(ring) < 0.72 and silhouette_fill(can) > 0.98  # the ring's hole
     # a 6.6 x 12.2 cm can seen from 42 degrees up: its side (6.6 x 9.1 cm) and part of its top
