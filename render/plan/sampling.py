@@ -178,14 +178,15 @@ def fits(obj: SceneObject, others: list[SceneObject], catalog: Catalog, spec: Sp
 
 def place(
     obj: SceneObject, others: list[SceneObject], catalog: Catalog, spec: Spec, camera: Camera,
-    rng: np.random.Generator,
+    rng: np.random.Generator, grow: float = 0.0,
 ) -> SceneObject:
-    """Try random floor positions until one fits; Reject("no_room") if none does."""
+    """Try random floor positions until one fits; Reject("no_room") if none does. `grow` (m)
+    widens the placement area on every side (an object an edit adds may stand at its edge)."""
     (x0, x1), (y0, y1) = spec.placement.area
     for _ in range(spec.placement.max_tries):
-        obj.position = (float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1)), 0.0)
+        obj.position = (float(rng.uniform(x0 - grow, x1 + grow)), float(rng.uniform(y0 - grow, y1 + grow)), 0.0)
         obj.position = (obj.position[0], obj.position[1], resting_height(obj, catalog))
-        if fits(obj, others, catalog, spec, camera):
+        if fits(obj, others, catalog, spec, camera, in_area=grow == 0):
             return obj
     raise Reject("no_room", f"could not place {obj.name}")
 

@@ -21,8 +21,9 @@ from simedit.render.plan.appearance import shown
 from simedit.render.plan.edits.base import (Arranged, Change, EditContext, EditKind, Intent, count_named, pick,
                                             visible_enough)
 from simedit.render.plan.referring import group_name
-from simedit.render.plan.sampling import ObjectRequest, fits, frame_camera, integer, make_object, next_uid, object_scale
-from simedit.render.poses import footprint_radius, resting_height
+from simedit.render.plan.sampling import (ObjectRequest, fits, frame_camera, integer, make_object, next_uid,
+                                          object_scale, place)
+from simedit.render.poses import footprint_radius
 from simedit.render.scene import Edit, Scene, SceneObject
 from simedit.render.spec import EditSpecBase, bounds
 
@@ -45,19 +46,10 @@ def _n_of(edit: Edit) -> int:
     return n
 
 
-def _free_spot(obj: SceneObject, scene: Scene, ctx: EditContext, rng: np.random.Generator) -> bool:
-    """Put `obj` on a free floor spot in view: in the placement area grown by the object's
-    footprint (a large object added to a full table may stand at its edge; the camera is framed
-    afterwards), clear of the others. False when none of `placement.max_tries` spots is."""
-    (x0, x1), (y0, y1) = ctx.spec.placement.area
-    grow = footprint_radius(obj, ctx.catalog)
-    for _ in range(ctx.spec.placement.max_tries):
-        x, y = float(rng.uniform(x0 - grow, x1 + grow)), float(rng.uniform(y0 - grow, y1 + grow))
-        obj.position = (x, y, 0.0)
-        obj.position = (x, y, resting_height(obj, ctx.catalog))
-        if fits(obj, scene.objects, ctx.catalog, ctx.spec, scene.camera, in_area=False):
-            return True
-    return False
+def _placed(obj: SceneObject, scene: Scene, ctx: EditContext, rng: np.random.Generator) -> SceneObject:
+    """`obj` on a free floor spot in view, in the placement area grown by its footprint (a large
+    object added to a full table may stand at its edge; the camera is framed afterwards)."""
+    return place(obj, scene.objects, ctx.catalog, ctx.spec, scene.camera, rng, grow=footprint_radius(obj, ctx.catalog))
 
 
 class CountKind(EditKind):
@@ -93,14 +85,13 @@ class CountKind(EditKind):
         for _ in range(PLACE_TRIES):
             scene = draft.copy()
             added: list[SceneObject] = []
-            for _ in range(intent.params["n"]):
-                obj = make_object(next_uid(scene.objects), asset, intent.params["color"], ctx.catalog, ctx.colors,
-                                  object_scale(ctx.spec, asset, ctx.catalog, rng), rng)
-                if not _free_spot(obj, scene, ctx, rng):
-                    break
-                scene.objects.append(obj)
-                added.append(obj)
-            if len(added) < intent.params["n"]:
+            try:
+                for _ in range(intent.params["n"]):
+                    obj = make_object(next_uid(scene.objects), asset, intent.params["color"], ctx.catalog,
+                                      ctx.colors, object_scale(ctx.spec, asset, ctx.catalog, rng), rng)
+                    scene.objects.append(_placed(obj, scene, ctx, rng))
+                    added.append(obj)
+            except Reject:
                 continue
             scene.camera = frame_camera(scene.camera, scene.objects, ctx.catalog, ctx.spec, rng)
             if all(visible_enough(scene, o.uid, ctx) for o in added):
@@ -142,9 +133,7 @@ class CountKind(EditKind):
             obj = make_object(next_uid(target.objects), asset, intent.params["color"], ctx.catalog, ctx.colors,
                               object_scale(ctx.spec, asset, ctx.catalog, rng), rng)
             for _ in range(PLACE_TRIES):  # a spot where it shows: not behind others, not too far
-                if not _free_spot(obj, target, ctx, rng):
-                    raise Reject("no_room", f"could not place {obj.name}")
-                target.objects.append(obj)
+                target.objects.append(_placed(obj, target, ctx, rng))
                 if visible_enough(target, obj.uid, ctx):
                     break
                 target.objects.pop()
