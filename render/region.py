@@ -13,6 +13,8 @@ recolored, reshaped, added or removed), in the source and in the target:
   spot (the renderer finds it: a window, a lamp, the sun of a sunset, often a few degrees above
   the horizon, so its shadows run long);
 - a soft-shadow skirt for the rest of the sky: the floor around the object out to its height;
+- every unchanged object standing in those shadows or that skirt: the changed object shades it
+  and bounces light onto it (an egg beside a candle that falls over brightens by up to 26/255);
 plus MARGIN_SHARE of the image side for contact shadows and bounce light.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError
 
 from simedit.render import camera as cam
 from simedit.render.catalog.model import Catalog
@@ -92,6 +95,35 @@ def shadow_casts(obj: SceneObject, scene: Scene, catalog: Catalog, extra: list =
     return sets
 
 
+def floor_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do the floor outlines (convex hulls of the x, y of each point set) of `a` and `b` meet?
+    Two convex outlines are apart exactly when one edge of either has the other wholly outside."""
+    try:
+        ha, hb = ConvexHull(a[:, :2]), ConvexHull(b[:, :2])
+    except QhullError:  # a degenerate outline: count it as meeting (the region only grows)
+        return True
+    for eq, pts in ((ha.equations, b[:, :2]), (hb.equations, a[:, :2])):
+        if ((pts @ eq[:, :2].T + eq[:, 2]) > 0).all(axis=0).any():
+            return False
+    return True
+
+
+def lit_neighbours(changed: list[tuple[Scene, SceneObject]], catalog: Catalog,
+                   casts: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """World hulls of the unchanged objects that stand in a changed object's shadows or skirt
+    (`casts[i]` are `changed[i]`'s `shadow_casts`): their shading changes with the edit."""
+    moved = {obj.uid for _, obj in changed}
+    hulls: dict[str, np.ndarray] = {}
+    for (scene, _), sets in zip(changed, casts):
+        for other in scene.objects:
+            if other.uid in moved or other.uid in hulls:
+                continue
+            hull = world_hull(other, catalog)
+            if any(floor_overlap(hull, pts) for pts in sets):
+                hulls[other.uid] = hull
+    return list(hulls.values())
+
+
 def edit_region(source: Scene, target: Scene, catalog: Catalog,
                 lights: list[tuple[float, float, float]] = ()) -> Region | None:
     """The box to render for the target, or None when the target must be rendered in full
@@ -103,8 +135,9 @@ def edit_region(source: Scene, target: Scene, catalog: Catalog,
     if not changed or source.camera != target.camera or source.lights != target.lights \
             or source.world != target.world or source.floor != target.floor:
         return None
-    px = np.vstack([cam.project(camera, np.vstack(shadow_casts(obj, scene, catalog, list(lights))))
-                    for scene, obj in changed])
+    casts = [shadow_casts(obj, scene, catalog, list(lights)) for scene, obj in changed]
+    points = [pts for sets in casts for pts in sets] + lit_neighbours(changed, catalog, casts)
+    px = cam.project(camera, np.vstack(points))
     if np.isnan(px).any():
         return None
     margin = MARGIN_SHARE * max(w, h)

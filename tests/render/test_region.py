@@ -10,8 +10,8 @@ from simedit.render.backends.base import RenderSettings
 from simedit.render.backends.worker import RenderWorker
 from simedit.render.catalog.model import load_catalog
 from simedit.render.plan.planner import Planner
-from simedit.render.poses import world_hull
-from simedit.render.region import changed_objects, edit_region
+from simedit.render.poses import footprint_radius, world_hull
+from simedit.render.region import changed_objects, edit_region, floor_overlap
 from simedit.render.spec import load_spec
 
 SIZE = 64
@@ -41,6 +41,45 @@ def test_region_holds_every_changed_object_before_and_after(catalog):
                 px = cam.project(scene.camera, world_hull(scene.get(uid), catalog))
                 assert region.x0 <= px[:, 0].min() and px[:, 0].max() <= region.x1
                 assert region.y0 <= px[:, 1].min() and px[:, 1].max() <= region.y1
+
+
+def test_an_object_standing_beside_the_changed_one_is_rendered_with_it(catalog):
+    """The changed object shades its neighbours and bounces light onto them (an egg beside a
+    candle that fell over changed by 26/255): a neighbour inside its skirt is in the region."""
+    inside = 0
+    for s in samples("rotation", catalog, 6):
+        (uid,) = s.edit.objects
+        others = [o.uid for o in s.source.objects if o.uid != uid]
+        if not others:
+            continue
+        edited, behind = s.source.get(uid), cam.ground_directions(s.source.camera)["behind"][:2]
+        source, target = s.source.copy(), s.target.copy()
+        for scene in (source, target):
+            near = scene.get(others[0])
+            gap = footprint_radius(edited, catalog) + footprint_radius(near, catalog) + 0.01
+            xy = np.asarray(edited.position[:2]) + behind * gap
+            near.position = (float(xy[0]), float(xy[1]), near.position[2])
+        region = edit_region(source, target, catalog)
+        if region is None:
+            continue
+        px = cam.project(source.camera, world_hull(source.get(others[0]), catalog))
+        px = np.clip(px, 0, SIZE)
+        assert region.x0 <= px[:, 0].min() and px[:, 0].max() <= region.x1
+        assert region.y0 <= px[:, 1].min() and px[:, 1].max() <= region.y1
+        inside += 1
+    assert inside >= 2
+
+
+def test_floor_outlines_meet_only_when_they_overlap():
+    square = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
+    assert floor_overlap(square, square + [0.5, 0.5, 3.0])  # heights do not matter
+    assert floor_overlap(square, np.array([[0.4, -1, 0], [0.6, -1, 0], [0.6, 2, 0], [0.4, 2, 0]], float))  # a cross
+    assert not floor_overlap(square, square + [1.2, 0, 0])
+    assert not floor_overlap(square, square + [0.8, 1.7, 0])
+    # off the square's corner: the x and y extents overlap, only the diamond's edge x + y = 2.4 parts them
+    diamond = np.array([[0.9, 1.5, 0], [1.5, 0.9, 0], [2.1, 1.5, 0], [1.5, 2.1, 0]], float)
+    assert not floor_overlap(square, diamond)
+    assert floor_overlap(square, diamond - [0.25, 0.25, 0])
 
 
 def test_a_grazing_light_or_another_camera_means_a_full_render(catalog):
