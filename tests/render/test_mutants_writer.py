@@ -1,8 +1,10 @@
 """The writer's less travelled paths, in process: a shard's pairs adopted into the merged run,
 the per-session figures in run.json, what a run record holds, which records may resume a
 directory (shards, records from before a field existed, an unreadable run.json), and the
-canonical form `finalize` leaves (rejects deduplicated and sorted, nothing kept for n = 0), and
-the objects table of a manifest line (what `render stats` counts).
+canonical form `finalize` leaves (rejects deduplicated and sorted, nothing kept for n = 0), the
+objects table of a manifest line (what `render stats` counts), the provenance of every forced spec
+(its pairs and split), a manifest path that leaves the directory, the missing-files warning, an
+exhausted index done at once, and a writer closed twice.
 Pairs come from the fake renderer of test_writer (numpy rectangles), no Blender."""
 from __future__ import annotations
 
@@ -175,3 +177,73 @@ def test_the_objects_table_names_every_object_and_what_it_became(tmp_path):
     assert list(line["objects"]) == ["o0", "o1", "o2", "o10"]  # o2 before o10
     assert line["source_scene"] == src and line["target_scene"] == tgt
     assert line["source"]["image"] == "images/000000_source.png" and line["edited"] == ["o1"]
+
+
+def split_record(spec_hash: str, split: str | None) -> dict:
+    return make_record(spec={"seed": 7}, spec_path=f"{spec_hash}.yaml", spec_hash=spec_hash, catalog_path=None,
+                       catalog_hash="sha256:cc", versions={}, argv=["render", spec_hash], split=split)
+
+
+def test_every_forced_spec_keeps_the_pairs_it_made_and_their_split(tmp_path):
+    """`--force` twice: the first spec made pairs 5-6 (split "train"), the second 0-1 (no split);
+    run.json names, for every pair, the spec and the seed stream that made it."""
+    with RunWriter(tmp_path, split_record("sha256:a", "train")) as w:
+        put(w, 5)
+        put(w, 6)
+    with RunWriter(tmp_path, split_record("sha256:b", None), force=True) as w:
+        assert w.done() == {5, 6}
+        put(w, 0)
+        put(w, 1)
+    with RunWriter(tmp_path, split_record("sha256:c", "val"), force=True) as w:
+        assert w.done() == {0, 1, 5, 6}
+    rec = read_record(tmp_path)
+    assert (rec["spec_hash"], rec["split"]) == ("sha256:c", "val")
+    assert [(c["spec_hash"], c["split"], c["indices"]) for c in rec["contributions"]] == [
+        ("sha256:a", "train", [[5, 6]]), ("sha256:b", None, [[0, 1]])]
+
+
+def test_a_manifest_path_that_leaves_the_run_directory_is_no_file_of_the_run(tmp_path):
+    """A hand-edited manifest line pointing outside the directory (a file that exists there) is
+    dropped and the pair rendered again, never counted as done."""
+    out = tmp_path / "run"
+    with RunWriter(out, record()) as w:
+        put(w, 0)
+        put(w, 1)
+    (tmp_path / "elsewhere.png").write_bytes((out / "images/000001_target.png").read_bytes())
+    rows = read_manifest(out)
+    rows[1]["target"]["image"] = "../elsewhere.png"
+    (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with RunWriter(out, record()) as w:
+        assert w.done() == {0}
+    assert [r["index"] for r in read_manifest(out)] == [0]
+    rd = RunDir(out)
+    assert [rd.path(r, "target") for r in rd.pairs()] == [out.resolve() / "images/000000_target.png"]  # readable
+
+
+def test_the_missing_files_warning_names_exactly_the_pairs_rendered_again(tmp_path, caplog):
+    with RunWriter(tmp_path, record()) as w:
+        for i in range(3):
+            put(w, i)
+    with caplog.at_level("WARNING"), RunWriter(tmp_path, record()):
+        pass
+    assert caplog.records == []  # a complete run resumes without a warning
+    (tmp_path / "masks/000001_source.png").unlink()
+    with caplog.at_level("WARNING"), RunWriter(tmp_path, record()) as w:
+        assert w.done() == {0, 2}
+    assert "1 accepted pair(s) have missing files" in caplog.text and caplog.text.rstrip().endswith("(indices 1)")
+
+
+def test_an_exhausted_index_is_done_at_once(tmp_path):
+    with RunWriter(tmp_path, record()) as w:
+        put(w, 0)
+        w.write_reject(3, 0, "occluded")
+        w.write_exhausted(3)
+        assert w.done() == {0, 3} and w.accepted() == 1
+
+
+def test_closing_a_writer_twice_is_harmless(tmp_path):
+    with RunWriter(tmp_path, record()) as w:
+        put(w, 0)
+        w.close()  # the with block closes it again
+    with RunWriter(tmp_path, record()) as w:  # the lock was released
+        assert w.done() == {0}
