@@ -189,7 +189,7 @@ def visible_enough(scene: Scene, uid: str, ctx: EditContext) -> bool:
     return share >= ctx.spec.verify.min_visible_fraction and large_enough(scene.get(uid), scene.camera, ctx, share)
 
 
-def large_enough(obj: SceneObject, camera: Camera, ctx: EditContext, unhidden: float = 1.0) -> bool:
+def large_enough(obj: SceneObject, camera: Camera, ctx: EditContext, unhidden: float) -> bool:
     """The object's area in the image that the camera sees (its projected hull, times the share
     of it the mesh fills, times the `unhidden` share not behind nearer objects) reaches the spec's
     visibility floor (`verify.min_visible_px`, stated at 256x256 and scaled with the image
