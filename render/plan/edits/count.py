@@ -72,7 +72,9 @@ class CountKind(EditKind):
             return Intent([ObjectRequest(asset.id, color) for _ in range(copies)], {"n": n})
         # add: half the time the added object is already in the scene ("add another red mug")
         existing = [ObjectRequest(asset.id, color)] if rng.random() < 0.5 else []
-        return Intent(existing, {"n": n, "asset_id": asset.id, "color": color}, colors=[color] if color else [])
+        shade = color or asset.color  # a textured asset's own colour word: no brown block on a brown floor
+        return Intent(existing, {"n": n, "asset_id": asset.id, "color": color},
+                      colors=[shade] if shade in ctx.catalog.palette else [])
 
     def arrange_source(self, subtype: str, intent: Intent, draft: Scene, required: list[str], ctx: EditContext,
                        rng: np.random.Generator) -> Arranged:
