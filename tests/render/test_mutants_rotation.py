@@ -1,8 +1,9 @@
 """Rotation planning at its edges, on real catalog shapes and without PyBullet: which turns a
 shape shows (measured on its mesh, with the process's cache of that measurement emptied so the
-measurement runs here), how an object rests on the floor (a face, an edge, a point), a flip or a
-fall that leaves an object balanced on a point, the inverse of a turn, and the no-change prompt
-a rotation gets from a ball in the scene."""
+measurement runs here), which shapes stand upside down to be flipped (that cache emptied too),
+how an object rests on the floor (a face, an edge, a point), a flip or a fall that leaves an
+object balanced on a point, turn angles spread across the jitter both ways, the inverse of a
+turn, and the no-change prompt a rotation gets from a ball in the scene."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +16,7 @@ from simedit.render.catalog.model import load_catalog
 from simedit.render.common.errors import Reject
 from simedit.render.plan.edits import KINDS, invert
 from simedit.render.plan.edits import rotation
+from simedit.render.plan.edits.base import Intent
 from simedit.render.plan.planner import Planner
 from simedit.render.poses import to_quat
 from simedit.render.scene import Camera, Edit, Scene, SceneObject
@@ -112,3 +114,34 @@ def test_a_rotation_pair_gets_its_no_change_prompt_from_a_ball_in_the_scene():
     triple, why = triple_for_row(row, catalog())
     assert why == "" and triple["no_change_kind"] == "invariant_rotation"
     assert triple["no_change"] == "turn the tennis ball around"
+
+
+def test_a_flip_is_planned_only_for_shapes_that_stand_upside_down(monkeypatch):
+    """Measured as in a new process (both caches emptied): a mug, a bowl, a jar rest on their
+    rims; a bottle or a wine bottle on its cap, a traffic cone on its apex and a duck on its
+    head would topple, and the pair would not show a flip."""
+    monkeypatch.setattr(rotation, "_symmetric", {})
+    monkeypatch.setattr(rotation, "_stands", {})
+    get = catalog().get
+    for asset_id in ("coffee_mug", "bowl", "jar"):
+        assert rotation.stands_flipped(get(asset_id), "x", ctx()) and rotation.stands_flipped(get(asset_id), "y", ctx())
+    assert rotation.visible_axes("flip", get("coffee_mug"), ctx()) == ["x", "y"]
+    for asset_id in ("bottle", "wine_bottle", "traffic_cone", "rubber_duck"):
+        assert rotation.visible_axes("flip", get(asset_id), ctx()) == [], asset_id
+        assert not rotation.stands_flipped(get(asset_id), "x", ctx()), asset_id
+    # falling over is no flip: a bottle that cannot stand on its cap still falls on its side
+    assert rotation.visible_axes("fall_over", get("bottle"), ctx()) == ["x", "y"]
+
+
+def test_turn_angles_spread_both_ways_around_the_nominal_angle():
+    """`angle_deg` +- `jitter_deg`: the drawn angles reach well past the nominal one on both
+    sides (a mug on the floor, no physics)."""
+    kind = KINDS["rotation"]
+    scene = Scene(objects=[placed("coffee_mug")], camera=Camera(position=(0.0, -0.6, 0.5), look_at=(0.1, 0.2, 0.05),
+                                                               fov=0.9, width=64, height=64))
+    for subtype in ("turn_around", "turn_90", "fall_over", "flip"):
+        sub = getattr(ctx().edit_spec.subtypes, subtype)
+        off = [abs(kind.apply(subtype, Intent(), scene, ctx(), np.random.default_rng(seed)).edit.params["angle_deg"])
+               - sub.angle_deg for seed in range(40)]
+        assert all(abs(d) <= sub.jitter_deg + 1e-9 for d in off), subtype
+        assert min(off) < -sub.jitter_deg / 2 and max(off) > sub.jitter_deg / 2, subtype
