@@ -93,8 +93,7 @@ class AttributeKind(EditKind):
             # brown block becomes a brown toy brick); a textured target keeps its own look, and
             # the instruction names it without a colour word
             word = colour_word(obj, cat)
-            new = pick(rng, [a for a in _siblings(cat.get(obj.asset_id), ctx)
-                             if not a.colorable or word is None or word in cat.palette])
+            new = pick(rng, _siblings(cat.get(obj.asset_id), ctx))  # every colour word is a palette colour
             if new.colorable:
                 obj.color = word if word is not None else pick(rng, ctx.colors)
             else:
