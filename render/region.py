@@ -13,8 +13,8 @@ recolored, reshaped, added or removed), in the source and in the target:
   spot (the renderer finds it: a window, a lamp, the sun of a sunset, often a few degrees above
   the horizon, so its shadows run long);
 - a soft-shadow skirt for the rest of the sky: the floor around the object out to its height;
-- every unchanged object standing in those shadows or that skirt: the changed object shades it
-  and bounces light onto it (an egg beside a candle that falls over brightens by up to 26/255);
+- every unchanged object standing in those shadows or that skirt: the changed object shades it,
+  and the shadow's floor outline does not cover the body rising above it in the image;
 plus MARGIN_SHARE of the image side for contact shadows and bounce light.
 """
 from __future__ import annotations
