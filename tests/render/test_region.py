@@ -44,8 +44,8 @@ def test_region_holds_every_changed_object_before_and_after(catalog):
 
 
 def test_an_object_standing_beside_the_changed_one_is_rendered_with_it(catalog):
-    """The changed object shades its neighbours and bounces light onto them (an egg beside a
-    candle that fell over changed by 26/255): a neighbour inside its skirt is in the region."""
+    """The changed object shades a neighbour standing in its skirt, whose body rises above the
+    skirt's floor outline in the image: the neighbour is in the region."""
     inside = 0
     for s in samples("rotation", catalog, 6):
         (uid,) = s.edit.objects
