@@ -176,11 +176,25 @@ def compile_cubin(ptx: Path, arch: str, out_dir: Path, ptxas: str) -> Path:
             raise SimEditError(f"ptxas failed for {arch}: {last[0]}", file=ptxas)
         dest = out_dir / cubin_name(arch)
         with open(cubin, "rb") as f, atomic_file(dest, mkdir=True) as out:
-            zstandard.ZstdCompressor(level=19, threads=-1).copy_stream(f, out)
+            # the size goes into the frame header: Cycles reads a cubin's decompressed size from
+            # there and, without it, fails to load the kernel ("File not found"; seen on an H100)
+            zstandard.ZstdCompressor(level=19, threads=-1).copy_stream(f, out, size=cubin.stat().st_size)
     made = {"arch": arch, "ptx": ptx.name, "bpy": bpy_version(), "ptxas": ptxas, "ptxas_version": ptxas_version(ptxas),
             "seconds": round(time.perf_counter() - start, 1)}
     atomic_write(dest.with_name(dest.name + SIDECAR), json.dumps(made, indent=1) + "\n")
     return dest
+
+
+def with_content_size(data: bytes) -> bytes:
+    """A zstd cubin whose frame header records its decompressed size, as Cycles needs: cubins
+    made by gpu-setup before it wrote the size (a cached Docker kernel stage) are re-framed."""
+    import zstandard
+
+    if zstandard.frame_content_size(data) >= 0:
+        return data
+    with zstandard.ZstdDecompressor().stream_reader(data) as r:
+        raw = r.read()
+    return zstandard.ZstdCompressor(level=19, threads=-1).compress(raw)
 
 
 def install_cubins(from_dir: Path, lib_dir: Path) -> list[Path]:
@@ -192,7 +206,7 @@ def install_cubins(from_dir: Path, lib_dir: Path) -> list[Path]:
         raise SimEditError("no kernel_sm_*.cubin.zst files here", file=str(from_dir), field="--from")
     for src in cubins:
         arch_name(src.name.removeprefix("kernel_").removesuffix(".cubin.zst"))  # refuses odd names
-        placed.append(atomic_write(lib_dir / src.name, src.read_bytes()))
+        placed.append(atomic_write(lib_dir / src.name, with_content_size(src.read_bytes())))
         side = src.with_name(src.name + SIDECAR)
         if side.is_file():
             atomic_write(lib_dir / side.name, side.read_bytes())

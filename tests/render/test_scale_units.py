@@ -2,6 +2,7 @@
 environment and kernel files, and merging synthetic shards (real runs: test_scale_runs.py)."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import stat
@@ -115,9 +116,10 @@ def test_gpu_setup_compiles_with_ptxas_and_installs(tmp_path):
                           "--ptxas", str(fake), "--out", str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "compiling kernel_sm_80.cubin.zst, kernel_sm_90.cubin.zst from kernel_compute_75.ptx.zst" in run.stdout
-    cubin = zstandard.ZstdDecompressor().decompress(
-        (out / "kernel_sm_90.cubin.zst").read_bytes(), max_output_size=1 << 20)
-    assert cubin == b"cubin for -arch=sm_90"
+    data = (out / "kernel_sm_90.cubin.zst").read_bytes()
+    # Cycles takes the decompressed size from the frame header: without it the kernel fails to load
+    assert zstandard.frame_content_size(data) == len(b"cubin for -arch=sm_90")
+    assert zstandard.ZstdDecompressor().decompress(data) == b"cubin for -arch=sm_90"
     status = kernels.kernel_status("sm_90", out)
     assert not status.needs_jit and "compiled by gpu-setup" in status.describe() and "12.8" in status.describe()
     lib = tmp_path / "lib"
@@ -125,6 +127,13 @@ def test_gpu_setup_compiles_with_ptxas_and_installs(tmp_path):
     kernels.install_cubins(out, lib)
     assert sorted(p.name for p in lib.iterdir()) == ["kernel_sm_80.cubin.zst", "kernel_sm_80.cubin.zst.simedit.json",
                                                      "kernel_sm_90.cubin.zst", "kernel_sm_90.cubin.zst.simedit.json"]
+    # a cubin streamed without its size (gpu-setup before the fix, a cached Docker stage) is re-framed
+    streamed = io.BytesIO()
+    zstandard.ZstdCompressor().copy_stream(io.BytesIO(b"old cubin"), streamed)
+    assert zstandard.frame_content_size(streamed.getvalue()) == -1
+    (out / "kernel_sm_90.cubin.zst").write_bytes(streamed.getvalue())
+    kernels.install_cubins(out, lib)
+    assert zstandard.ZstdDecompressor().decompress((lib / "kernel_sm_90.cubin.zst").read_bytes()) == b"old cubin"
     again = subprocess.run([sys.executable, "-m", "simedit.render.gpu.setup", "--arch", "sm_90", "--ptxas", str(fake),
                             "--out", str(out)], capture_output=True, text=True)
     assert again.returncode == 0 and "sm_90: ready" in again.stdout
