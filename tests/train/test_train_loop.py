@@ -47,6 +47,9 @@ def _item(tr, n):
 def test_loss_falls(trained):
     r = trained["result"]
     assert len(r.losses) == STEPS and all(np.isfinite(r.losses))
+    # each step's own time (benchmarks/train.py's figure): checkpoints and validation are not in it
+    assert len(r.step_seconds) == STEPS and all(s > 0 for s in r.step_seconds)
+    assert sum(r.step_seconds) < STEPS / r.steps_per_second
     assert trained["after"] < 0.6 * trained["before"], (trained["before"], trained["after"])
     assert np.mean(r.losses[-8:]) < 0.7 * np.mean(r.losses[:4])
 

@@ -49,7 +49,8 @@ class TrainResult:
     losses: list[float]  # one per optimizer step run in this call (mean over the global batch)
     skipped: Counter = field(default_factory=Counter)
     final_dir: Path | None = None
-    steps_per_second: float = 0.0
+    steps_per_second: float = 0.0  # wall clock of the whole call: checkpoints and validation included
+    step_seconds: list[float] = field(default_factory=list)  # each step alone: batches, forward, backward, update
     validation_grids: list[Path] = field(default_factory=list)
     action_loss_skipped: int = 0  # micro-batches where EditAction's action term found no negative
     processes: int = 1
@@ -363,7 +364,9 @@ class Trainer:
         try:
             for step in range(start, end):
                 stage = self.plan.locate(step)[0]
-                loss_value, parts = self._step(step, stage, batches)
+                began = time.perf_counter()
+                loss_value, parts = self._step(step, stage, batches)  # a float: the step has finished
+                result.step_seconds.append(time.perf_counter() - began)
                 done = step + 1
                 result.losses.append(loss_value)
                 bar.update(1)
