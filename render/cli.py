@@ -79,9 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=None, metavar="PX", help="override image width and height")
     p.add_argument("--samples", type=int, default=None, help="override samples per pixel")
     p.add_argument("--force", action="store_true", help="write into a directory made by a different spec")
-    p.add_argument("--full-target", action="store_true",
-                   help="render every target in full (default: only the region the edit can change, composited "
-                   "onto the source)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--full-target", dest="target_region", action="store_const", const=False, default=None,
+                        help="render every target in full (the default with --device GPU)")
+    target.add_argument("--region-target", dest="target_region", action="store_const", const=True,
+                        help="render only the part of the target the edit can change, composited onto the source "
+                        "(the default on the CPU; a resumed run keeps what it began with)")
 
     sub = p.add_subparsers(dest="command", metavar="{preview,export,stats,merge,doctor,gpu-setup}",
                            title="other commands")
@@ -134,7 +137,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         catalog=Path(args.catalog) if args.catalog else None, seed=args.seed, split=split, dry_run=args.dry_run,
         workers=args.workers, device=args.device, depth=args.depth, size=args.size, samples=args.samples,
         force=args.force, backend=args.backend, executor=args.executor, command=["render", *argv],
-        target_region=not args.full_target, address=args.address, shard=shard,
+        target_region=args.target_region, address=args.address, shard=shard,
     )
 
 

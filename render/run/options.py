@@ -23,7 +23,9 @@ class RunOptions:
     size: int | None = None  # overrides the spec's image width and height
     samples: int | None = None  # overrides the spec's samples per pixel
     force: bool = False
-    target_region: bool = True  # render only the part of the target the edit can change
+    # render only the part of the target the edit can change; None: `run.pipeline.target_region`
+    # decides (what the run directory recorded, else on for the CPU and off for a GPU)
+    target_region: bool | None = None
     backend: str | None = None  # None: the spec's render.backend
     executor: str = DEFAULT_EXECUTOR
     address: str | None = None  # the cluster an executor joins (ray); None: start one on this machine

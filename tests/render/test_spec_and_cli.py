@@ -183,3 +183,29 @@ def test_backend_from_the_spec_unless_the_cli_names_one(tmp_path):
     # fields added later stay out of the run record at their default: older run directories resume
     plain = record_dump(load_spec(ROOT / "scenes" / "rotation.yaml"))
     assert "backend" not in plain["render"] and "size_m" not in plain["objects"]
+
+
+def test_region_targets_on_the_cpu_full_targets_on_a_gpu_and_a_resumed_run_keeps_its_choice(tmp_path):
+    """Region rendering pays on the CPU and not on a GPU (README, region rendering); a flag wins;
+    a run directory goes on as it began, so its targets do not change kind halfway."""
+    from simedit.render.cli import build_parser, options_from
+    from simedit.render.run.options import RunOptions
+    from simedit.render.run.pipeline import target_region
+
+    def opts(*flags: str) -> RunOptions:
+        argv = ["--spec", "rotation", "--n", "1", "--out", str(tmp_path / "run"), *flags]
+        parser = build_parser()
+        return options_from(parser.parse_args(argv), parser, argv)
+
+    assert target_region(opts()) is True
+    assert target_region(opts("--device", "GPU")) is False
+    assert target_region(opts("--device", "GPU", "--region-target")) is True
+    assert target_region(opts("--full-target")) is False
+    with pytest.raises(SystemExit):
+        opts("--full-target", "--region-target")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"render_options": {"target_region": True}}))
+    assert target_region(opts("--device", "GPU")) is True  # begun on the CPU: resumed on a GPU the same way
+    assert target_region(opts("--device", "GPU", "--full-target")) is False  # the writer then refuses it
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"spec_hash": "sha256:00"}))
+    assert target_region(opts()) is False  # a run from before region rendering rendered full targets
