@@ -174,7 +174,6 @@ class CyclesRenderer(SyncedRenderer):
                                "devices": devices, "resources": str(Path(bpy.utils.resource_path("LOCAL")))}
         api = _enable_gpu(quiet=True) if device.upper() == "GPU" else "CPU"
         out["device"] = api
-        out["oidn_gpu"] = bool(api != "CPU" and prefs.has_oidn_gpu_devices())
         if warm:
             out["warm_device"], out["warm_seconds"] = api, _warm_render(api)
         return out

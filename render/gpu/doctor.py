@@ -47,8 +47,8 @@ def doctor(backend: str = "cycles", timeout: float = 300.0) -> int:
         if api == "CPU":
             print("render --device GPU would render on the CPU (with a warning): Cycles sees no OptiX or CUDA device")
         else:
-            print(f"render --device GPU renders with {api}; denoiser: OpenImageDenoise on the "
-                  f"{'GPU' if seen.get('oidn_gpu') else 'CPU'}")
+            # backends/oidn.py opens OIDN's CPU device whatever Cycles renders on
+            print(f"render --device GPU renders with {api}; denoiser: OpenImageDenoise on the CPU, in the render process")
         if info.devices and not any(d["api"] == "OPTIX" for d in devices):
             caps = os.environ.get("NVIDIA_DRIVER_CAPABILITIES")
             hint = (f" (in a container NVIDIA_DRIVER_CAPABILITIES={caps} lacks 'graphics', which brings libnvoptix)"
