@@ -3,8 +3,9 @@
     python benchmarks/render.py [--n 6] [--size 256] [--samples 32] [--spec mixed] [--device CPU]
 
 Runs the real pipeline (plan, settle, render source and target, verify, write) twice on the same
-samples into temporary directories: with the default region rendering (the target rendered only
-where the edit can show, render/region.py) and with `--full-target`. Prints each run's own
+samples into temporary directories: with `--region-target` (the target rendered only where the
+edit can show, render/region.py; the default on the CPU) and with `--full-target` (the default on
+a GPU). Prints each run's own
 summary (pairs/hour, share of wall time outside the renderer) and the ratio. A one-pair run before
 them, untimed, loads the renderer's kernels (on a GPU the first render builds them).
 """
@@ -44,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # untimed: whichever run came first paid for loading (on a GPU, building) the kernels
         run(args, f"{tmp}/warm", n=1, size=64)
-        region, region_line = run(args, f"{tmp}/region")
+        region, region_line = run(args, f"{tmp}/region", "--region-target")
         full, full_line = run(args, f"{tmp}/full", "--full-target")
     print(f"{args.spec} at {args.size}x{args.size}, {args.samples} samples, {args.device}, {args.n} pairs:")
     print(f"  region rendering: {region_line}")
