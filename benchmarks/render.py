@@ -5,9 +5,9 @@
 Runs the real pipeline (plan, settle, render source and target, verify, write) twice on the same
 samples into temporary directories: with `--region-target` (the target rendered only where the
 edit can show, render/region.py; the default on the CPU) and with `--full-target` (the default on
-a GPU). Prints each run's own
-summary (pairs/hour, share of wall time outside the renderer) and the ratio. A one-pair run before
-them, untimed, loads the renderer's kernels (on a GPU the first render builds them).
+a GPU). Prints each run's own summary (pairs/hour, share of wall time outside the renderer) and
+the ratio. A one-pair run before them, untimed, loads the renderer's kernels (on a GPU the first
+render builds them).
 """
 from __future__ import annotations
 
