@@ -120,9 +120,9 @@ def record_dump(spec: Spec) -> dict:
 def target_region(options: RunOptions) -> bool:
     """Region targets (`region.py`) unless the command says otherwise. Left unsaid: what the run
     directory recorded, so a resumed run goes on as it began; else on for the CPU, where the target
-    costs its region's share of a frame, and off for a GPU, where it saved nothing (measured on an
-    H100: region / full 0.94x pairs per hour at 256x256 and 0.89x at 512x512, mixed spec, 32
-    samples; the per-frame set-up dominates there)."""
+    costs its region's share of a frame, and off for a GPU, where it saved nothing: on an H100 the
+    render calls were only 50-69% of a pair's time, and region / full measured 0.94x pairs per hour
+    at 256x256 and 0.89x at 512x512 (mixed spec, 32 samples; README, "Region rendering")."""
     if options.target_region is not None:
         return options.target_region
     record = read_record(options.out)
