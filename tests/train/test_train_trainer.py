@@ -33,7 +33,8 @@ def _log(out: Path) -> list[dict]:
 
 
 def test_two_processes_follow_one_process_at_the_same_global_batch(tiny_model, run_dir, tmp_path):
-    """`accelerate launch --num_processes 2` (gloo on CPU) at batch 2 = one process at batch 4."""
+    """`accelerate launch --num_processes 2` (gloo on CPU) at batch 2 = one process at batch 4. On
+    the CPU on any machine: on one with a single GPU both processes would take it (NCCL refuses)."""
     common = {"train": {"max_steps": 4, "log_every": 1, "checkpoint_every": 100, "gradient_accumulation": 2},
               "validation": {"num_examples": 0}}
     one = tiny_config(tiny_model, run_dir, tmp_path / "one", **common)
@@ -41,14 +42,14 @@ def test_two_processes_follow_one_process_at_the_same_global_batch(tiny_model, r
     two = tiny_config(tiny_model, run_dir, tmp_path / "two", **common)
     two["train"]["batch_size"] = 2
     (tmp_path / "two.yaml").write_text(yaml.safe_dump(two))
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     r = subprocess.run([shutil.which("accelerate") or "accelerate", "launch", "--multi_gpu", "--num_processes", "2",
                         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                         "-m", "simedit.train", "--config", str(tmp_path / "two.yaml")],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "on 2 processes" in r.stdout and r.stdout.count("trained steps") == 1  # one summary
-    single = Trainer(parse_config(one)).run(progress=False)
+    single = Trainer(parse_config(one), device="cpu").run(progress=False)
     two_losses = [row["loss"] for row in _log(tmp_path / "two")]
     assert np.allclose(single.losses, two_losses, rtol=1e-4, atol=1e-6), (single.losses, two_losses)
     # the same weights at the end
@@ -141,3 +142,18 @@ def test_a_restart_stage_begins_from_the_ema_weights(tiny_model, run_dir, tmp_pa
     raw["train"]["ema"]["enabled"] = False
     with pytest.raises(TrainError, match="restart"):
         parse_config(raw)
+
+
+def test_saving_the_pipeline_keeps_the_frozen_parts_in_the_training_precision(tiny_model, run_dir, tmp_path):
+    """The pipeline is saved in float32; the trainer's VAE and text encoder go back to the precision
+    it trains them in (bf16 on a GPU), or the next loss feeds bf16 images to a float32 VAE (seen
+    on an H100). Here the parts are put in bf16 by hand: the same path on the CPU."""
+    tr = Trainer(parse_config(tiny_config(tiny_model, run_dir, tmp_path / "o", validation={"num_examples": 0})))
+    for part in (tr.c.vae, tr.c.text_encoder):
+        part.to(torch.bfloat16)
+    tr.frozen.weight_dtype = torch.bfloat16
+    out = tr.save_pipeline(tmp_path / "saved")
+    assert tr.c.vae.dtype == tr.c.text_encoder.dtype == torch.bfloat16
+    from safetensors import safe_open
+    with safe_open(str(next((out / "vae").glob("*.safetensors"))), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float32}  # as saved, not as loaded

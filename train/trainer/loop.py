@@ -268,17 +268,24 @@ class Trainer:
         """The trained model as a diffusers pipeline (EMA weights when enabled). A mask-channel
         model runs with `simedit.train.trainer.pipeline.MaskedInstructPix2PixPipeline`."""
         from diffusers import StableDiffusionInstructPix2PixPipeline
+        parts = (self.c.vae, self.c.text_encoder)
+        dtypes = [part.dtype for part in parts]
         with self.ema_weights():
             unet = self.unwrapped
             unet = getattr(unet, "_orig_mod", unet)  # torch.compile's wrapper
-            for part in (self.c.vae, self.c.text_encoder):  # saved in float32 whatever trained
-                if part.dtype != torch.float32:
+            try:
+                for part in parts:  # saved in float32 whatever trained
                     part.to(torch.float32)
-            pipe = StableDiffusionInstructPix2PixPipeline(
-                vae=self.c.vae, text_encoder=self.c.text_encoder,
-                tokenizer=self.c.tokenizer, unet=unet, scheduler=self.inference_scheduler(), safety_checker=None,
-                feature_extractor=None, requires_safety_checker=False)
-            pipe.save_pretrained(str(path), safe_serialization=True)
+                pipe = StableDiffusionInstructPix2PixPipeline(
+                    vae=self.c.vae, text_encoder=self.c.text_encoder,
+                    tokenizer=self.c.tokenizer, unet=unet, scheduler=self.inference_scheduler(), safety_checker=None,
+                    feature_extractor=None, requires_safety_checker=False)
+                pipe.save_pretrained(str(path), safe_serialization=True)
+            finally:
+                # back to the training precision: the objective feeds them `frozen.weight_dtype`
+                # (on a GPU, bf16 images into a float32 VAE failed after a save)
+                for part, dtype in zip(parts, dtypes):
+                    part.to(dtype)
         return path
 
     # --- loop ------------------------------------------------------------------------------
