@@ -132,7 +132,7 @@ def main() -> None:
         wall = r.steps_per_second
         ideal = unet_only_rate(tr, steps, batch, res)
     where = (f"{torch.cuda.get_device_name()}, {tr.acc.mixed_precision}" if a.gpu
-             else f"CPU x{a.threads} thread(s), tiny model (the GPU figure is pending: needs --gpu on a GPU)")
+             else f"CPU x{a.threads} thread(s), tiny model (--gpu on a GPU for the SD-1.5-sized figure)")
     mem = (f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB, " if a.gpu else "")
     print(f"{where}; {res}x{res}, batch {batch}, {workers} workers, cache_latents {a.cache_latents}, "
           f"compile {a.compile}")
