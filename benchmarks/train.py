@@ -10,9 +10,9 @@
 The loop's figure is `train`'s own steps (TrainResult.step_seconds, from the second step on): data
 loading (workers, pinned memory), augmentation, VAE and text encoding (or the latent cache), the
 UNet step, EMA off; the call's wall clock (loader start-up and the final checkpoint in) is printed
-beside it. The UNet-only figure feeds the same
-UNet and optimizer random tensors of the same shapes: the ceiling the loop can approach. The
-ratio loop / UNet-only is the share of the GPU's time spent training the UNet (goal >= 0.85).
+beside it. The UNet-only figure feeds the same UNet and optimizer random tensors of the same
+shapes: the ceiling the loop can approach. The ratio loop / UNet-only is the share of the GPU's
+time spent training the UNet (goal >= 0.85).
 """
 from __future__ import annotations
 
@@ -128,7 +128,8 @@ def main() -> None:
         r = tr.run(resume=True, stop_after=steps, progress=False)
         # the steps alone, from the second on: the first waits for the loader's workers to start,
         # and the call's wall clock also holds the final checkpoint (~10 GB at SD-1.5 size)
-        loop = (len(r.step_seconds) - 1) / sum(r.step_seconds[1:])
+        timed = r.step_seconds[1:] or r.step_seconds
+        loop = len(timed) / sum(timed)
         wall = r.steps_per_second
         ideal = unet_only_rate(tr, steps, batch, res)
     where = (f"{torch.cuda.get_device_name()}, {tr.acc.mixed_precision}" if a.gpu
